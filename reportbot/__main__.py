@@ -1,0 +1,3 @@
+from reportbot.cli import main
+
+main()

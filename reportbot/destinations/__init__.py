@@ -1,0 +1,1 @@
+"""Where reports go: one module per channel, each raising ``DeliveryError``."""

@@ -1,0 +1,49 @@
+"""The one exception tree of reportbot.
+
+Every library exception (httpx, slack-sdk, smtplib, SQLAlchemy, pydantic) is wrapped
+where it enters our code, so the CLI only ever has to deal with these:
+
+    ReportbotError                 exit status 1 unless stated
+    ├── ConfigError                exit 2: bad config, unknown report, bad period,
+    │                                      missing credentials (found before any network call)
+    ├── FetchError                 the usage API could not be read (after retries)
+    ├── DeliveryError              a destination could not take a report;
+    │                              .permanent says whether retrying can help
+    └── LedgerError                the delivery ledger could not be read or written
+
+Messages are one line, say what to do next, and never contain a secret.
+"""
+
+from __future__ import annotations
+
+
+class ReportbotError(Exception):
+    """Base of every error reportbot raises on purpose."""
+
+    exit_status = 1
+
+
+class ConfigError(ReportbotError):
+    """Configuration or usage found wrong before any network call."""
+
+    exit_status = 2
+
+
+class FetchError(ReportbotError):
+    """The usage API could not be read."""
+
+
+class DeliveryError(ReportbotError):
+    """A destination refused or failed to take a report.
+
+    ``permanent=True`` means retrying without a change by the user cannot help
+    (bad token, unknown channel, refused mailbox); ``False`` means try again later.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class LedgerError(ReportbotError):
+    """The delivery ledger could not be read or written."""

@@ -1,0 +1,25 @@
+"""What the usage aggregate endpoint (or the demo source) returns, parsed and typed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class UsageRow:
+    """Credits one API spent on one local day."""
+
+    day: date
+    api_id: str
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """All rows of one request, the API names the response carried, and its own total."""
+
+    rows: tuple[UsageRow, ...]
+    api_names: dict[str, str] = field(default_factory=dict)
+    reported_total: Decimal | None = None
