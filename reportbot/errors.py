@@ -24,9 +24,19 @@ class ReportbotError(Exception):
 
 
 class ConfigError(ReportbotError):
-    """Configuration or usage found wrong before any network call."""
+    """Configuration or usage found wrong before any network call.
+
+    Carries every problem found, one line each, so they can all be fixed in one go.
+    """
 
     exit_status = 2
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__(*problems)
+        self.problems = list(problems)
+
+    def __str__(self) -> str:
+        return "\n".join(self.problems)
 
 
 class FetchError(ReportbotError):

@@ -76,7 +76,9 @@ class Period:
             return Period("week", self.start - timedelta(days=7), self.start - timedelta(days=1))
         if self.kind == "month":
             return month_period(*_month_before(self.start.year, self.start.month))
-        return Period(self.kind, self.start - timedelta(days=self.length), self.start - timedelta(days=1))
+        return Period(
+            self.kind, self.start - timedelta(days=self.length), self.start - timedelta(days=1)
+        )
 
 
 def _short(day: date) -> str:

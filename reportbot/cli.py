@@ -1,0 +1,150 @@
+"""The command line: a thin shell over the library, each command a few lines.
+
+Library errors become one line on stderr and an exit status: 0 delivered (or already
+delivered), 1 a fetch or delivery failed, 2 bad usage or configuration.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from reportbot.config import Config
+    from reportbot.delivery import RunResult
+
+PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
+OUT_HELP = "Also write every output (report.txt, slack.json, email.html/.txt, CSV, PNG) here."
+
+
+class Context:
+    def __init__(self, config_path: Path | None, verbose: bool) -> None:
+        self.config_path = config_path
+        self.verbose = verbose
+
+    def config(self) -> Config:
+        from reportbot.config import load_config
+
+        return load_config(self.config_path)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Reports file (default: $REPORTBOT_CONFIG, else ./reportbot.toml).",
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log every step, with tracebacks.")
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.version_option(package_name="reportbot")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format: str) -> None:
+    """API-usage cost reports for AceData Cloud, to Slack and email.
+
+    Example: reportbot run weekly-digest --dry-run
+    """
+    from reportbot.logs import setup_logging
+
+    setup_logging(logging.DEBUG if verbose else logging.INFO, log_format, traceback=verbose)
+    ctx.obj = Context(config_path, verbose)
+
+
+@cli.command()
+@click.argument("names", nargs=-1)
+@click.option("--all", "all_reports", is_flag=True, help="Run every configured report.")
+@click.option("--period", help=f"Which period: {PERIOD_HELP}.")
+@click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
+@click.option("--force", is_flag=True, help="Send again where already sent.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
+@click.pass_obj
+def run(
+    obj: Context,
+    names: tuple[str, ...],
+    all_reports: bool,
+    period: str | None,
+    dry_run: bool,
+    force: bool,
+    out: Path | None,
+) -> None:
+    """Build reports now and deliver them, or show them with --dry-run.
+
+    Example: reportbot run weekly-digest --period 2024-W33
+    """
+    from reportbot.app import open_runner
+    from reportbot.config import missing_credentials
+    from reportbot.errors import ConfigError
+
+    if bool(names) == all_reports:
+        raise ConfigError("name one or more reports, or pass --all")
+    if out and not dry_run:
+        raise ConfigError("--out goes with --dry-run")
+    config = obj.config()
+    reports = config.select(names, all_reports=all_reports)
+    if problems := missing_credentials(config, reports, fetch_only=dry_run):
+        raise ConfigError(*problems)
+    with open_runner(config, with_ledger=not dry_run) as runner:
+        results = runner.run_many(reports, period=period, dry_run=dry_run, force=force)
+    _finish(config, results, out=out)
+
+
+@cli.command()
+@click.option("--period", default="week", show_default=True, help=f"Which period: {PERIOD_HELP}.")
+@click.option("--slack", "show_slack", is_flag=True, help="Also print the Slack payloads.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
+def demo(period: str, show_slack: bool, out: Path | None) -> None:
+    """The whole pipeline on a built-in demo account: no credentials needed.
+
+    Example: reportbot demo --period month --out demo-out
+    """
+    from reportbot.app import demo_config, open_runner
+
+    config = demo_config()
+    monthly = period == "month" or (len(period) == 7 and period[4] == "-")
+    report = config.reports["monthly-costs" if monthly else "weekly-digest"]
+    with open_runner(config, with_ledger=False) as runner:
+        result = runner.run(report, period=period, dry_run=True)
+    _finish(config, [result], out=out, show_slack=show_slack)
+
+
+def _finish(
+    config: Config, results: list[RunResult], *, out: Path | None, show_slack: bool = True
+) -> None:
+    from reportbot.output import print_result
+
+    for result in results:
+        print_result(config, result, out=out, show_slack=show_slack)
+    status = max((r.exit_status for r in results), default=0)
+    if status:
+        sys.exit(status)
+
+
+def main() -> None:
+    """Entry point: every ReportbotError is one line per problem and its exit status."""
+    from reportbot.errors import ReportbotError
+
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except click.Abort:
+        click.echo("reportbot: interrupted", err=True)
+        sys.exit(130)
+    except ReportbotError as exc:
+        for line in str(exc).splitlines() or [type(exc).__name__]:
+            click.echo(f"reportbot: error: {line}", err=True)
+        sys.exit(exc.exit_status)
+    except Exception as exc:
+        if "-v" in sys.argv or "--verbose" in sys.argv:
+            raise
+        click.echo(f"reportbot: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True)
+        sys.exit(1)

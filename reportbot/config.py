@@ -1,0 +1,259 @@
+"""Settings from the environment (and ``.env``) and reports from ``reportbot.toml``.
+
+Every mistake is collected and reported together, naming the file, the report and the
+field; nothing here echoes a secret.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from reportbot.cron import DEFAULT_SCHEDULES, Cron, parse_cron
+from reportbot.errors import ConfigError
+
+DEFAULT_CONFIG = "reportbot.toml"
+_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGDZ][A-Z0-9]{8,}|webhook)$")
+
+
+class Settings(BaseSettings):
+    """Secrets and deployment settings (DESIGN §3)."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", hide_input_in_errors=True, case_sensitive=False
+    )
+
+    acedata_token: SecretStr | None = None
+    acedata_base_url: str = "https://platform.acedata.cloud"
+    slack_bot_token: SecretStr | None = None
+    slack_webhook_url: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
+    database_url: str = Field(
+        default="sqlite:///reportbot.db",
+        validation_alias=AliasChoices("REPORTBOT_DATABASE_URL", "DATABASE_URL"),
+    )
+    templates: Path | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTBOT_TEMPLATES")
+    )
+    config: Path | None = Field(default=None, validation_alias=AliasChoices("REPORTBOT_CONFIG"))
+
+    @field_validator(
+        "smtp_host", "smtp_username", "smtp_from", "templates", "config", mode="before"
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator(
+        "acedata_token", "slack_bot_token", "slack_webhook_url", "smtp_password", mode="before"
+    )
+    @classmethod
+    def _blank_secret_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class ReportConfig(BaseModel):
+    """One ``[[reports]]`` table."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    period: Literal["week", "month", "day"] = "week"
+    schedule: str | None = None
+    timezone: str = "UTC"
+    application_id: str | None = None
+    api_ids: tuple[str, ...] = ()
+    user_id: str | None = None
+    top: int = Field(default=10, ge=1, le=500)
+    slack: tuple[str, ...] = ()
+    email: tuple[str, ...] = ()
+    chart: bool = False
+    credit_price: Decimal | None = Field(default=None, gt=0)
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    source: Literal["acedata", "demo"] = "acedata"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name like Europe/Berlin)"
+            ) from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_cron(value)
+        return value
+
+    @field_validator("slack")
+    @classmethod
+    def _valid_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for channel in value:
+            if not _CHANNEL.match(channel):
+                raise ValueError(
+                    f"{channel!r} is not a channel: "
+                    "use '#name', an id like C0123456789, or 'webhook'"
+                )
+        _no_duplicates(value)
+        return value
+
+    @field_validator("email")
+    @classmethod
+    def _valid_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for address in value:
+            if not _EMAIL.match(address):
+                raise ValueError(f"{address!r} is not an email address")
+        _no_duplicates(value)
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def cron(self) -> Cron:
+        return parse_cron(self.schedule or DEFAULT_SCHEDULES[self.period])
+
+    @property
+    def destinations(self) -> tuple[str, ...]:
+        """Ledger keys: ``slack:#name``, ``slack:C0..``, ``slack:webhook``, ``email:addr``."""
+        return tuple(f"slack:{c}" for c in self.slack) + tuple(f"email:{a}" for a in self.email)
+
+
+def _no_duplicates(values: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value!r} is listed twice")
+        seen.add(value)
+
+
+@dataclass(frozen=True)
+class Config:
+    settings: Settings
+    reports: dict[str, ReportConfig]
+    path: Path | None
+
+    def select(self, names: Iterable[str], *, all_reports: bool = False) -> list[ReportConfig]:
+        if all_reports:
+            return list(self.reports.values())
+        unknown = [n for n in names if n not in self.reports]
+        if unknown:
+            known = ", ".join(self.reports) or "none"
+            raise ConfigError(f"unknown report {', '.join(unknown)} (configured: {known})")
+        return [self.reports[n] for n in names]
+
+
+def load_settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(*_problems("environment", exc)) from None
+
+
+def load_config(path: Path | None = None, settings: Settings | None = None) -> Config:
+    """Settings plus the reports file: ``path``, else REPORTBOT_CONFIG, else ./reportbot.toml."""
+    settings = settings or load_settings()
+    path = path or settings.config or Path(DEFAULT_CONFIG)
+    if not path.exists():
+        raise ConfigError(f"{path}: no such file (copy reportbot.example.toml to start one)")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return Config(settings, parse_reports(data, str(path)), path)
+
+
+def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:
+    unknown = sorted(set(data) - {"reports"})
+    problems = [f"{source}: unknown top-level key {key!r}" for key in unknown]
+    tables = data.get("reports", [])
+    if not isinstance(tables, list) or not tables:
+        problems.append(f"{source}: no [[reports]] defined")
+        raise ConfigError(*problems)
+    reports: dict[str, ReportConfig] = {}
+    names: set[object] = set()
+    for index, table in enumerate(tables, start=1):
+        where = _where(source, index, table)
+        name = table.get("name") if isinstance(table, dict) else None
+        if name in names:
+            problems.append(f"{where}: name: duplicate report name {name!r}")
+        names.add(name)
+        try:
+            report = ReportConfig.model_validate(table)
+        except ValidationError as exc:
+            problems.extend(_problems(where, exc))
+            continue
+        if not report.destinations:
+            problems.append(f"{where}: no destination (set slack = [...] and/or email = [...])")
+        reports.setdefault(report.name, report)
+    if problems:
+        raise ConfigError(*problems)
+    return reports
+
+
+def _where(source: str, index: int, table: Any) -> str:
+    name = table.get("name") if isinstance(table, dict) else None
+    return f"{source}: report {name!r}" if isinstance(name, str) else f"{source}: report #{index}"
+
+
+def _problems(where: str, exc: ValidationError) -> list[str]:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "value"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{where}: {field}: {message}")
+    return lines
+
+
+def missing_credentials(
+    config: Config, reports: Iterable[ReportConfig], *, fetch_only: bool
+) -> list[str]:
+    """What the selected reports need from the environment and do not have."""
+    s = config.settings
+    problems: list[str] = []
+    for r in reports:
+        where = f"report {r.name!r}"
+        if r.source == "acedata" and s.acedata_token is None:
+            problems.append(
+                f"{where}: ACEDATA_TOKEN is not set "
+                "(create one in the console's platform tokens page)"
+            )
+        if fetch_only:
+            continue
+        if any(c != "webhook" for c in r.slack) and s.slack_bot_token is None:
+            problems.append(f"{where}: slack: SLACK_BOT_TOKEN is not set")
+        if "webhook" in r.slack and s.slack_webhook_url is None:
+            problems.append(f"{where}: slack: 'webhook' needs SLACK_WEBHOOK_URL")
+        if r.email and (s.smtp_host is None or s.smtp_from is None):
+            problems.append(f"{where}: email: SMTP_HOST and SMTP_FROM must be set")
+    return list(dict.fromkeys(problems))

@@ -1,0 +1,236 @@
+"""The one orchestrating module: fetch, compute, render, claim, deliver, record.
+
+Each (report, period, destination) is claimed in the ledger before it is sent and marked
+sent or failed after; one destination failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from reportbot.config import Config, ReportConfig
+from reportbot.errors import ConfigError, DeliveryError, ReportbotError
+from reportbot.periods import Period, parse_period
+from reportbot.report import Report, compute_report
+from reportbot.usage import Usage
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from reportbot.ledger import Ledger
+
+log = logging.getLogger(__name__)
+
+Status = Literal["sent", "skipped", "failed", "dry-run"]
+MAX_PARALLEL_REPORTS = 4
+
+
+class UsageSource(Protocol):
+    def fetch(
+        self,
+        start: date,
+        end: date,
+        zone: ZoneInfo,
+        *,
+        application_id: str | None = None,
+        api_ids: Sequence[str] = (),
+        user_id: str | None = None,
+    ) -> Usage: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    destination: str
+    status: Status
+    detail: str = ""
+    permanent: bool = False
+
+
+@dataclass
+class RunResult:
+    report: str
+    period: Period | None = None
+    outcomes: list[Outcome] = field(default_factory=list)
+    error: ReportbotError | None = None
+    built: Report | None = None
+
+    @property
+    def exit_status(self) -> int:
+        if self.error is not None:
+            return self.error.exit_status
+        return 1 if any(o.status == "failed" for o in self.outcomes) else 0
+
+
+def resolve_period(report: ReportConfig, spec: str | None, now: datetime) -> Period:
+    """The period to report on: ``spec`` if given, else the latest complete one."""
+    today = now.astimezone(report.zone).date()
+    return parse_period(spec or report.period, today)
+
+
+class Runner:
+    """Runs reports; every collaborator is injected so tests hand in real local servers."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        source_for: Callable[[ReportConfig], UsageSource],
+        ledger: Ledger | None,
+        now: Callable[[], datetime],
+    ) -> None:
+        self.config = config
+        self.source_for = source_for
+        self.ledger = ledger
+        self.now = now
+
+    def run_many(
+        self,
+        reports: Sequence[ReportConfig],
+        *,
+        period: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> list[RunResult]:
+        """Several reports at once, with bounded concurrency; results in the given order."""
+        if len(reports) == 1:
+            return [self.run(reports[0], period=period, dry_run=dry_run, force=force)]
+        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REPORTS) as pool:
+            return list(
+                pool.map(lambda r: self.run(r, period=period, dry_run=dry_run, force=force), reports)
+            )
+
+    def run(
+        self,
+        report: ReportConfig,
+        *,
+        period: str | None = None,
+        dry_run: bool = False,
+        force: bool = False,
+    ) -> RunResult:
+        result = RunResult(report.name)
+        try:
+            result.period = resolve_period(report, period, self.now())
+            if not dry_run and not force and self._all_sent(report, result.period):
+                result.outcomes = [
+                    Outcome(d, "skipped", "already sent") for d in report.destinations
+                ]
+                return result
+            result.built = self.build(report, result.period)
+            if dry_run:
+                result.outcomes = [Outcome(d, "dry-run") for d in report.destinations]
+            else:
+                result.outcomes = list(self._deliver_all(report, result.built, force=force))
+        except ReportbotError as exc:
+            result.error = exc
+        return result
+
+    def build(self, report: ReportConfig, period: Period) -> Report:
+        previous = period.previous()
+        usage = self.source_for(report).fetch(
+            previous.start,
+            period.end,
+            report.zone,
+            application_id=report.application_id,
+            api_ids=report.api_ids,
+            user_id=report.user_id,
+        )
+        return compute_report(
+            report.name,
+            period,
+            usage,
+            timezone=report.timezone,
+            top=report.top,
+            credit_price=report.credit_price,
+            currency=report.currency,
+        )
+
+    def _all_sent(self, report: ReportConfig, period: Period) -> bool:
+        assert self.ledger is not None
+        status = self.ledger.status(report.name, period.key)
+        return all(status.get(d) == "sent" for d in report.destinations)
+
+    def _deliver_all(self, report: ReportConfig, built: Report, *, force: bool) -> Iterator[Outcome]:
+        assert self.ledger is not None
+        with ExitStack() as stack:
+            senders = Senders(self.config, report, built, stack)
+            for destination in report.destinations:
+                yield self._deliver_one(report, built.period, destination, senders, force=force)
+
+    def _deliver_one(
+        self,
+        report: ReportConfig,
+        period: Period,
+        destination: str,
+        senders: Senders,
+        *,
+        force: bool,
+    ) -> Outcome:
+        assert self.ledger is not None
+        claim = self.ledger.claim(
+            report.name, period.key, period.start, period.end, destination, force=force
+        )
+        if claim is None:
+            log.info("%s %s %s: already sent (or being sent)", report.name, period.key, destination)
+            return Outcome(destination, "skipped", "already sent")
+        try:
+            receipt = senders.send(destination)
+        except DeliveryError as exc:
+            self.ledger.mark_failed(claim, str(exc))
+            log.error("%s %s %s: failed: %s", report.name, period.key, destination, exc)
+            return Outcome(destination, "failed", str(exc), permanent=exc.permanent)
+        except Exception as exc:
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            self.ledger.mark_failed(claim, message)
+            log.exception("%s %s %s: %s", report.name, period.key, destination, message)
+            return Outcome(destination, "failed", message)
+        self.ledger.mark_sent(claim, receipt)
+        log.info("%s %s %s: delivered (%s)", report.name, period.key, destination, receipt)
+        return Outcome(destination, "sent", receipt or "")
+
+
+class Senders:
+    """Renders each output once, opens each connection once, and sends to one destination."""
+
+    def __init__(self, config: Config, report: ReportConfig, built: Report, stack: ExitStack):
+        self.config = config
+        self.report = report
+        self.built = built
+        self.stack = stack
+        self._slack: object | None = None
+        self._smtp: object | None = None
+        self._messages: list[dict[str, object]] | None = None
+        self._email: object | None = None
+
+    def send(self, destination: str) -> str:
+        kind, _, address = destination.partition(":")
+        if kind == "slack":
+            return self._send_slack(address)
+        if kind == "email":
+            return self._send_email(address)
+        raise ConfigError(f"unknown destination {destination!r}")
+
+    def _send_slack(self, channel: str) -> str:
+        from reportbot.destinations.slack import SlackDestination
+        from reportbot.slack_blocks import slack_messages
+
+        s = self.config.settings
+        if self._slack is None:
+            self._slack = SlackDestination(
+                token=s.slack_bot_token.get_secret_value() if s.slack_bot_token else None,
+                base_url=s.slack_api_url,
+                webhook_url=s.slack_webhook_url.get_secret_value() if s.slack_webhook_url else None,
+            )
+        if self._messages is None:
+            self._messages = slack_messages(self.built, s.templates)
+        slack = self._slack
+        assert isinstance(slack, SlackDestination)
+        return slack.post(channel, self._messages)
+
+    def _send_email(self, address: str) -> str:
+        raise DeliveryError("email delivery is not available yet", permanent=True)

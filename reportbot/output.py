@@ -1,0 +1,57 @@
+"""What the commands print: reports and payloads on stdout, problems on stderr."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from reportbot.config import Config
+from reportbot.delivery import RunResult
+from reportbot.render import render_text
+from reportbot.report import Report
+
+MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "dry-run": "·"}
+
+
+def print_result(config: Config, result: RunResult, *, out: Path | None, show_slack: bool) -> None:
+    if result.error is not None:
+        for line in str(result.error).splitlines():
+            click.echo(f"reportbot: error: {result.report}: {line}", err=True)
+        return
+    report = config.reports[result.report]
+    dry_run = any(o.status == "dry-run" for o in result.outcomes)
+    if result.built is not None and dry_run:
+        click.echo(render_text(result.built, config.settings.templates))
+        if show_slack and report.slack:
+            click.echo(json.dumps(_slack_payloads(config, result.built), indent=2, ensure_ascii=False))
+        if out is not None:
+            written = write_outputs(config, result.built, out)
+            click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
+    period = result.period.key if result.period else "?"
+    for outcome in result.outcomes:
+        line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
+        line += outcome.status + (f" ({outcome.detail})" if outcome.detail else "")
+        click.echo(line, err=outcome.status == "failed")
+
+
+def _slack_payloads(config: Config, report: Report) -> list[dict[str, object]]:
+    from reportbot.slack_blocks import slack_messages
+
+    return slack_messages(report, config.settings.templates)
+
+
+def write_outputs(config: Config, report: Report, out: Path) -> list[Path]:
+    """Every output of a report as files a person can open."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{report.name}-{report.period.key}"
+    files = {
+        out / f"{stem}.txt": render_text(report, config.settings.templates),
+        out / f"{stem}.slack.json": json.dumps(
+            _slack_payloads(config, report), indent=2, ensure_ascii=False
+        ),
+    }
+    for path, text in files.items():
+        path.write_text(text, encoding="utf-8")
+    return list(files)

@@ -1,0 +1,126 @@
+"""Jinja environments and number formatting shared by every output.
+
+Three environments (STYLE §6): HTML autoescaped, Slack with every expression escaped for
+mrkdwn, and plain text. Templates come from ``templates/`` (shipped in the wheel as
+``reportbot/templates``); a file of the same name in ``REPORTBOT_TEMPLATES`` overrides one.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import jinja2
+
+from reportbot.errors import ConfigError
+from reportbot.report import Report
+
+Flavour = Literal["html", "slack", "text"]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+_MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
+
+
+def builtin_templates() -> Path:
+    packaged = Path(__file__).parent / "templates"
+    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+
+
+def oneline(value: object) -> str:
+    """Data on one line: control characters and newlines become single spaces."""
+    return _CONTROL.sub(" ", str(value)).strip()
+
+
+def mrkdwn(value: object) -> str:
+    """Escape for Slack mrkdwn: only & < > are special (no link, no @channel)."""
+    return oneline(value).translate(_MRKDWN)
+
+
+def credits(value: Decimal) -> str:
+    return f"{value:,.2f}"
+
+
+def signed(value: Decimal) -> str:
+    return f"{value:+,.2f}"
+
+
+def pct(value: Decimal | None, digits: int = 1) -> str:
+    return "new" if value is None else f"{value:+,.{digits}f}%"
+
+
+def share(value: Decimal) -> str:
+    return f"{value * 100:.1f}%"
+
+
+def arrow(value: Decimal) -> str:
+    return "▲" if value > 0 else "▼" if value < 0 else "▬"
+
+
+def money(value: Decimal | None, currency: str = "USD") -> str:
+    if value is None:
+        return ""
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
+    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+
+
+def day(value: date, style: str = "short") -> str:
+    return f"{value:%a %b} {value.day}" if style == "short" else value.isoformat()
+
+
+def truncate(value: str, width: int) -> str:
+    return value if len(value) <= width else value[: width - 1] + "…"
+
+
+FILTERS: dict[str, Any] = {
+    "oneline": oneline,
+    "mrkdwn": mrkdwn,
+    "credits": credits,
+    "signed": signed,
+    "pct": pct,
+    "share": share,
+    "arrow": arrow,
+    "money": money,
+    "day": day,
+    "clip": truncate,
+}
+
+
+def _escape_for_slack(value: Any) -> Any:
+    return mrkdwn(value) if isinstance(value, str) else value
+
+
+@cache
+def environment(flavour: Flavour, override: Path | None = None) -> jinja2.Environment:
+    """One environment per output flavour and override folder."""
+    folders = [override / flavour] if override else []
+    folders.append(builtin_templates() / flavour)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader([str(f) for f in folders]),
+        autoescape=flavour == "html",
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_escape_for_slack if flavour == "slack" else None,
+    )
+    env.filters.update(FILTERS)
+    return env
+
+
+def render(flavour: Flavour, name: str, override: Path | None = None, **context: Any) -> str:
+    """Render one template; a broken (user) template is a one-line ConfigError."""
+    try:
+        return environment(flavour, override).get_template(name).render(**context)
+    except jinja2.TemplateNotFound as exc:
+        raise ConfigError(f"template {flavour}/{exc.name} not found") from None
+    except jinja2.TemplateError as exc:
+        where = f"{flavour}/{name}"
+        line = getattr(exc, "lineno", None)
+        raise ConfigError(f"template {where}{f' line {line}' if line else ''}: {exc}") from None
+
+
+def render_text(report: Report, override: Path | None = None) -> str:
+    return render("text", "report.txt.j2", override, r=report)

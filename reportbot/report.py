@@ -1,0 +1,207 @@
+"""The numbers of a report, computed from usage rows: pure, exact (Decimal), no I/O."""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Literal
+
+from reportbot.periods import Period
+from reportbot.usage import Usage, UsageRow
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal(0)
+OTHER_ID = "__other__"
+MOVERS = 5
+
+Trend = Literal["new", "stopped", "up", "down", "flat"]
+
+
+@dataclass(frozen=True, slots=True)
+class ApiLine:
+    """One API (or the "Other" roll-up) in one period against the previous one."""
+
+    api_id: str
+    name: str
+    total: Decimal
+    previous: Decimal
+    daily: tuple[Decimal, ...]  # aligned with Report.days
+    share: Decimal  # of the period total, 0..1
+
+    @property
+    def delta(self) -> Decimal:
+        return self.total - self.previous
+
+    @property
+    def delta_pct(self) -> Decimal | None:
+        """Relative change in percent; None when there is nothing to compare with."""
+        return None if self.previous == 0 else self.delta * 100 / self.previous
+
+    @property
+    def trend(self) -> Trend:
+        if self.previous == 0 and self.total != 0:
+            return "new"
+        if self.total == 0 and self.previous != 0:
+            return "stopped"
+        return "up" if self.delta > 0 else "down" if self.delta < 0 else "flat"
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    name: str
+    period: Period
+    previous_period: Period
+    timezone: str
+    days: tuple[date, ...]
+    apis: tuple[ApiLine, ...]  # every API used in either period, by amount, largest first
+    top: tuple[ApiLine, ...]  # the top N used this period
+    other: ApiLine | None  # the rest of this period's APIs rolled up
+    other_count: int
+    stopped: tuple[ApiLine, ...]
+    movers: tuple[ApiLine, ...]  # by absolute delta, largest first
+    total: Decimal
+    previous_total: Decimal
+    daily_totals: tuple[Decimal, ...]
+    previous_daily_totals: tuple[Decimal, ...]
+    credit_price: Decimal | None = None
+    currency: str = "USD"
+
+    @property
+    def delta(self) -> Decimal:
+        return self.total - self.previous_total
+
+    @property
+    def delta_pct(self) -> Decimal | None:
+        return None if self.previous_total == 0 else self.delta * 100 / self.previous_total
+
+    @property
+    def busiest_day(self) -> tuple[date, Decimal] | None:
+        if not any(self.daily_totals):
+            return None
+        amount, day = max(zip(self.daily_totals, self.days, strict=True), key=lambda p: p[0])
+        return day, amount
+
+    @property
+    def new(self) -> tuple[ApiLine, ...]:
+        return tuple(line for line in self.apis if line.trend == "new")
+
+    def money(self, credits: Decimal) -> Decimal | None:
+        return None if self.credit_price is None else credits * self.credit_price
+
+
+def compute_report(
+    name: str,
+    period: Period,
+    usage: Usage,
+    *,
+    timezone: str = "UTC",
+    top: int = 10,
+    credit_price: Decimal | None = None,
+    currency: str = "USD",
+) -> Report:
+    """Build a report of ``period`` against ``period.previous()`` from rows covering both."""
+    previous = period.previous()
+    current_sums = _daily_sums(usage.rows, period)
+    previous_sums = _daily_sums(usage.rows, previous)
+    check_reported_total(usage, previous.start, period.end)
+    days = tuple(period.days())
+    total = sum((sum(d.values(), ZERO) for d in current_sums.values()), ZERO)
+    lines = _api_lines(current_sums, previous_sums, usage.api_names, days, total)
+    used = [line for line in lines if line.total != 0]
+    top_lines, rest = used[:top], used[top:]
+    return Report(
+        name=name,
+        period=period,
+        previous_period=previous,
+        timezone=timezone,
+        days=days,
+        apis=tuple(lines),
+        top=tuple(top_lines),
+        other=_roll_up(rest, days, total),
+        other_count=len(rest),
+        stopped=tuple(line for line in lines if line.trend == "stopped"),
+        movers=tuple(_movers(lines)),
+        total=total,
+        previous_total=sum((sum(d.values(), ZERO) for d in previous_sums.values()), ZERO),
+        daily_totals=_column_totals(current_sums, days),
+        previous_daily_totals=_column_totals(previous_sums, tuple(previous.days())),
+        credit_price=credit_price,
+        currency=currency,
+    )
+
+
+def check_reported_total(usage: Usage, start: date, end: date) -> None:
+    """The API's own total must match its rows; if not, say so and trust the rows."""
+    if usage.reported_total is None:
+        return
+    summed = sum((r.amount for r in usage.rows if start <= r.day <= end), ZERO)
+    if summed != usage.reported_total:
+        log.warning(
+            "the usage API reported a total of %s credits but its rows sum to %s; using the rows",
+            usage.reported_total,
+            summed,
+        )
+
+
+def _daily_sums(rows: Iterable[UsageRow], period: Period) -> dict[str, dict[date, Decimal]]:
+    sums: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
+    for row in rows:
+        if period.start <= row.day <= period.end:
+            sums[row.api_id][row.day] += row.amount
+    return sums
+
+
+def _api_lines(
+    current: dict[str, dict[date, Decimal]],
+    previous: dict[str, dict[date, Decimal]],
+    names: dict[str, str],
+    days: tuple[date, ...],
+    total: Decimal,
+) -> list[ApiLine]:
+    lines = []
+    for api_id in current.keys() | previous.keys():
+        by_day = current.get(api_id, {})
+        amount = sum(by_day.values(), ZERO)
+        lines.append(
+            ApiLine(
+                api_id=api_id,
+                name=names.get(api_id) or api_id,
+                total=amount,
+                previous=sum(previous.get(api_id, {}).values(), ZERO),
+                daily=tuple(by_day.get(day, ZERO) for day in days),
+                share=amount / total if total else ZERO,
+            )
+        )
+    lines.sort(key=lambda line: (-line.total, -line.previous, line.name, line.api_id))
+    return lines
+
+
+def _roll_up(rest: Sequence[ApiLine], days: tuple[date, ...], total: Decimal) -> ApiLine | None:
+    if not rest:
+        return None
+    amount = sum((line.total for line in rest), ZERO)
+    return ApiLine(
+        api_id=OTHER_ID,
+        name=f"Other ({len(rest)} APIs)",
+        total=amount,
+        previous=sum((line.previous for line in rest), ZERO),
+        daily=tuple(sum(col, ZERO) for col in zip(*(line.daily for line in rest), strict=True)),
+        share=amount / total if total else ZERO,
+    )
+
+
+def _movers(lines: Sequence[ApiLine]) -> list[ApiLine]:
+    moved = [line for line in lines if line.delta != 0]
+    moved.sort(key=lambda line: (-abs(line.delta), line.name, line.api_id))
+    return moved[:MOVERS]
+
+
+def _column_totals(
+    sums: dict[str, dict[date, Decimal]], days: tuple[date, ...]
+) -> tuple[Decimal, ...]:
+    return tuple(sum((by_day.get(day, ZERO) for by_day in sums.values()), ZERO) for day in days)

@@ -1,0 +1,69 @@
+"""Shared fixtures: a clean environment, a working folder, a fixed demo report."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from reportbot.demo import DemoSource
+from reportbot.periods import Period, parse_period
+from reportbot.report import Report, compute_report
+
+SETTINGS_VARS = (
+    "ACEDATA_TOKEN",
+    "ACEDATA_BASE_URL",
+    "SLACK_BOT_TOKEN",
+    "SLACK_WEBHOOK_URL",
+    "SLACK_API_URL",
+    "SMTP_HOST",
+    "SMTP_PORT",
+    "SMTP_USERNAME",
+    "SMTP_PASSWORD",
+    "SMTP_FROM",
+    "SMTP_SECURITY",
+    "REPORTBOT_DATABASE_URL",
+    "DATABASE_URL",
+    "REPORTBOT_TEMPLATES",
+    "REPORTBOT_CONFIG",
+)
+DEMO_TODAY = date(2024, 9, 3)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing from the machine's environment leaks into a test."""
+    for name in SETTINGS_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An empty current directory (so no stray .env or reportbot.toml is read)."""
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+
+
+def demo_report(period: str = "2024-W35", *, top: int = 8, name: str = "weekly-digest") -> Report:
+    chosen: Period = parse_period(period, DEMO_TODAY)
+    usage = DemoSource(DEMO_TODAY).fetch(chosen.previous().start, chosen.end, ZoneInfo("UTC"))
+    return compute_report(
+        name,
+        chosen,
+        usage,
+        timezone="Europe/Berlin",
+        top=top,
+        credit_price=Decimal("0.095215"),
+    )
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a reportbot subprocess: the machine's, minus our settings."""
+    env = {k: v for k, v in os.environ.items() if k not in SETTINGS_VARS}
+    env.update(extra)
+    return env
