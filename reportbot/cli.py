@@ -52,7 +52,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
     """
     from reportbot.logs import setup_logging
 
-    setup_logging(logging.DEBUG if verbose else logging.INFO, log_format, traceback=verbose)
+    setup_logging(logging.DEBUG if verbose else logging.WARNING, log_format, traceback=verbose)
     ctx.obj = Context(config_path, verbose)
 
 
@@ -146,5 +146,7 @@ def main() -> None:
     except Exception as exc:
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise
-        click.echo(f"reportbot: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True)
+        click.echo(
+            f"reportbot: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True
+        )
         sys.exit(1)

@@ -208,13 +208,13 @@ def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:
         if name in names:
             problems.append(f"{where}: name: duplicate report name {name!r}")
         names.add(name)
+        if isinstance(table, dict) and not table.get("slack") and not table.get("email"):
+            problems.append(f"{where}: no destination (set slack = [...] and/or email = [...])")
         try:
             report = ReportConfig.model_validate(table)
         except ValidationError as exc:
             problems.extend(_problems(where, exc))
             continue
-        if not report.destinations:
-            problems.append(f"{where}: no destination (set slack = [...] and/or email = [...])")
         reports.setdefault(report.name, report)
     if problems:
         raise ConfigError(*problems)

@@ -12,9 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from reportbot.config import Config, ReportConfig
+from reportbot.config import Config, ReportConfig, Settings
 from reportbot.errors import ConfigError, DeliveryError, ReportbotError
 from reportbot.periods import Period, parse_period
 from reportbot.report import Report, compute_report
@@ -23,6 +24,9 @@ from reportbot.usage import Usage
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from reportbot.destinations.email import SmtpSender, SmtpSession
+    from reportbot.destinations.slack import SlackDestination
+    from reportbot.email_report import RenderedEmail
     from reportbot.ledger import Ledger
 
 log = logging.getLogger(__name__)
@@ -102,7 +106,9 @@ class Runner:
             return [self.run(reports[0], period=period, dry_run=dry_run, force=force)]
         with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REPORTS) as pool:
             return list(
-                pool.map(lambda r: self.run(r, period=period, dry_run=dry_run, force=force), reports)
+                pool.map(
+                    lambda r: self.run(r, period=period, dry_run=dry_run, force=force), reports
+                )
             )
 
     def run(
@@ -155,7 +161,9 @@ class Runner:
         status = self.ledger.status(report.name, period.key)
         return all(status.get(d) == "sent" for d in report.destinations)
 
-    def _deliver_all(self, report: ReportConfig, built: Report, *, force: bool) -> Iterator[Outcome]:
+    def _deliver_all(
+        self, report: ReportConfig, built: Report, *, force: bool
+    ) -> Iterator[Outcome]:
         assert self.ledger is not None
         with ExitStack() as stack:
             senders = Senders(self.config, report, built, stack)
@@ -195,17 +203,13 @@ class Runner:
 
 
 class Senders:
-    """Renders each output once, opens each connection once, and sends to one destination."""
+    """Renders each output once, opens each connection once, sends to one destination."""
 
     def __init__(self, config: Config, report: ReportConfig, built: Report, stack: ExitStack):
-        self.config = config
+        self.settings = config.settings
         self.report = report
         self.built = built
         self.stack = stack
-        self._slack: object | None = None
-        self._smtp: object | None = None
-        self._messages: list[dict[str, object]] | None = None
-        self._email: object | None = None
 
     def send(self, destination: str) -> str:
         kind, _, address = destination.partition(":")
@@ -216,21 +220,77 @@ class Senders:
         raise ConfigError(f"unknown destination {destination!r}")
 
     def _send_slack(self, channel: str) -> str:
-        from reportbot.destinations.slack import SlackDestination
-        from reportbot.slack_blocks import slack_messages
+        ts = self.slack.post(channel, self.slack_messages)
+        if self.report.chart and channel != "webhook":
+            from reportbot.charts import daily_chart
 
-        s = self.config.settings
-        if self._slack is None:
-            self._slack = SlackDestination(
-                token=s.slack_bot_token.get_secret_value() if s.slack_bot_token else None,
-                base_url=s.slack_api_url,
-                webhook_url=s.slack_webhook_url.get_secret_value() if s.slack_webhook_url else None,
+            self.slack.upload_chart(
+                channel, daily_chart(self.built), f"{self.stem}.png", self.built.period.label
             )
-        if self._messages is None:
-            self._messages = slack_messages(self.built, s.templates)
-        slack = self._slack
-        assert isinstance(slack, SlackDestination)
-        return slack.post(channel, self._messages)
+        return ts
 
     def _send_email(self, address: str) -> str:
-        raise DeliveryError("email delivery is not available yet", permanent=True)
+        from reportbot.destinations.email import build_message
+
+        sender = self.settings.smtp_from
+        if sender is None:
+            raise DeliveryError("SMTP_FROM is not set", permanent=True)
+        mail = self.email
+        message = build_message(
+            sender=sender,
+            recipient=address,
+            subject=mail.subject,
+            text=mail.text,
+            html=mail.html,
+            png=mail.png,
+            csv_bytes=mail.csv_bytes,
+            csv_filename=mail.csv_filename,
+        )
+        return self.smtp.send(message)
+
+    @property
+    def stem(self) -> str:
+        return f"{self.built.name}-{self.built.period.key}"
+
+    @cached_property
+    def slack(self) -> SlackDestination:
+        from reportbot.destinations.slack import SlackDestination
+
+        s = self.settings
+        return SlackDestination(
+            token=s.slack_bot_token.get_secret_value() if s.slack_bot_token else None,
+            base_url=s.slack_api_url,
+            webhook_url=s.slack_webhook_url.get_secret_value() if s.slack_webhook_url else None,
+        )
+
+    @cached_property
+    def slack_messages(self) -> list[dict[str, Any]]:
+        from reportbot.slack_blocks import slack_messages
+
+        return slack_messages(self.built, self.settings.templates)
+
+    @cached_property
+    def email(self) -> RenderedEmail:
+        from reportbot.email_report import render_email
+
+        return render_email(self.built, self.settings.templates)
+
+    @cached_property
+    def smtp(self) -> SmtpSession:
+        s = self.settings
+        if s.smtp_host is None:
+            raise DeliveryError("SMTP_HOST is not set", permanent=True)
+        return self.stack.enter_context(smtp_sender(self.settings).session())
+
+
+def smtp_sender(settings: Settings) -> SmtpSender:
+    from reportbot.destinations.email import SmtpSender
+
+    assert settings.smtp_host is not None
+    return SmtpSender(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        security=settings.smtp_security,
+    )

@@ -79,7 +79,7 @@ class DemoSource:
         first = max(start, self.today - timedelta(days=HISTORY_DAYS))
         last = min(end, self.today - timedelta(days=1))
         wanted = [a for a in APIS if not api_ids or a in api_ids]
-        rows = []
+        rows: list[UsageRow] = []
         day = first
         while day <= last:
             rows.extend(UsageRow(day, a, amt) for a in wanted if (amt := self.amount(a, day)))

@@ -6,6 +6,7 @@ import json
 import logging
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 
 class JsonFormatter(logging.Formatter):
@@ -27,9 +28,8 @@ class OneLineFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
 
-    def formatException(self, ei: object) -> str:  # noqa: N802 (logging's name)
-        exc_type, exc, _ = ei  # type: ignore[misc]
-        return f"  ({exc_type.__name__}: {exc})"
+    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+        return f"  ({ei[0].__name__}: {ei[1]})"
 
     def format(self, record: logging.LogRecord) -> str:
         return super().format(record).replace("\n", " ")

@@ -25,7 +25,9 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
     if result.built is not None and dry_run:
         click.echo(render_text(result.built, config.settings.templates))
         if show_slack and report.slack:
-            click.echo(json.dumps(_slack_payloads(config, result.built), indent=2, ensure_ascii=False))
+            click.echo(
+                json.dumps(_slack_payloads(config, result.built), indent=2, ensure_ascii=False)
+            )
         if out is not None:
             written = write_outputs(config, result.built, out)
             click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
@@ -33,7 +35,7 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
     for outcome in result.outcomes:
         line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
         line += outcome.status + (f" ({outcome.detail})" if outcome.detail else "")
-        click.echo(line, err=outcome.status == "failed")
+        click.echo(line)
 
 
 def _slack_payloads(config: Config, report: Report) -> list[dict[str, object]]:

@@ -99,7 +99,7 @@ def environment(flavour: Flavour, override: Path | None = None) -> jinja2.Enviro
     folders.append(builtin_templates() / flavour)
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
-        autoescape=flavour == "html",
+        autoescape=flavour == "html",  # noqa: S701 (slack and text escape their own way)
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,

@@ -53,7 +53,10 @@ def _line(report: Report, template: str, line: ApiLine, rank: int, override: Pat
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_CHARS)}}
+    return {
+        "type": "section",
+        "text": {"type": "mrkdwn", "text": truncate(text, MAX_SECTION_CHARS)},
+    }
 
 
 def _context(text: str) -> Block:

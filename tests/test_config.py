@@ -123,7 +123,9 @@ def test_it_says_when_the_file_is_missing(workdir: Path) -> None:
 
 
 def test_it_requires_at_least_one_report(workdir: Path) -> None:
-    assert problems_of(write(workdir, "")) == [f"{workdir / 'reportbot.toml'}: no [[reports]] defined"]
+    assert problems_of(write(workdir, "")) == [
+        f"{workdir / 'reportbot.toml'}: no [[reports]] defined"
+    ]
 
 
 def test_it_reads_secrets_from_a_dotenv_file_and_ignores_unrelated_keys(workdir: Path) -> None:
@@ -175,5 +177,7 @@ def test_it_lists_missing_credentials_per_destination(workdir: Path) -> None:
 
 def test_selecting_an_unknown_report_names_the_known_ones(workdir: Path) -> None:
     config = load_config(write(workdir, GOOD))
-    with pytest.raises(ConfigError, match=r"unknown report nope \(configured: weekly-digest, monthly-costs\)"):
+    with pytest.raises(
+        ConfigError, match=r"unknown report nope \(configured: weekly-digest, monthly-costs\)"
+    ):
         config.select(["nope"])

@@ -136,20 +136,22 @@ class _CountingController(Controller):
         self.protocols: list[SMTP] = []
 
     def factory(self) -> SMTP:
-        protocol: SMTP = super().factory()
+        protocol: SMTP = super().factory()  # type: ignore[no-untyped-call]
         self.protocols.append(protocol)
         return protocol
 
     def _trigger_server(self) -> None:
         # Asked for port 0: learn the real one before start() connects to check readiness.
-        assert self.server is not None
+        assert isinstance(self.server, asyncio.Server)
         self.port = self.server.sockets[0].getsockname()[1]
-        super()._trigger_server()
+        super()._trigger_server()  # type: ignore[no-untyped-call]
 
     async def close_connections(self) -> None:
         open_ones = [p for p in self.protocols if p.transport is not None]
         for protocol in open_ones:
-            protocol.transport.abort()  # no TLS close_notify dance: the client is idle
+            transport = protocol.transport
+            assert isinstance(transport, asyncio.Transport)
+            transport.abort()  # no TLS close_notify dance: the client is idle
         while any(p.transport is not None for p in open_ones):
             await asyncio.sleep(0)  # connection_lost() clears it once the socket is gone
 
