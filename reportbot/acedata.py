@@ -125,9 +125,21 @@ class UsageClient:
             if isinstance(outcome, httpx.Response) and outcome.status_code not in _RETRY_STATUSES:
                 return accepted(outcome)
             if attempt + 1 < self._max_attempts:
-                self._sleep(self._delay(attempt, outcome))
+                self._retry_later(attempt, outcome)
         tries = f"{self._max_attempts} attempt{'s' if self._max_attempts > 1 else ''}"
         raise FetchError(f"the usage API {self._failure(outcome)} after {tries}")
+
+    def _retry_later(self, attempt: int, outcome: Outcome) -> None:
+        delay = self._delay(attempt, outcome)
+        what = outcome.status_code if isinstance(outcome, httpx.Response) else _describe(outcome)
+        log.warning(
+            "the usage API failed (%s), attempt %d of %d: retrying in %.1f s",
+            self._scrub(str(what)),
+            attempt + 1,
+            self._max_attempts,
+            delay,
+        )
+        self._sleep(delay)
 
     def _attempt(self, params: Params) -> Outcome:
         headers = {"accept": "application/json", "authorization": f"Bearer {self._token}"}
@@ -345,7 +357,9 @@ def _row_problem(number: int, item: dict[str, Any]) -> str:
     if _day(item["date"]) is None:
         return f"row {number} has a date that is not a date: {_show(item['date'])}"
     if _amount(item["amount"]) is None:
-        return f"row {number} has an amount that is not a number: {_show(item['amount'])}"
+        return (
+            f"row {number} has an amount that is not a number of Credits: {_show(item['amount'])}"
+        )
     return f"row {number} has an api_id that is not an id: {_show(item['api_id'])}"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reportbot.config import Config, ReportConfig, Settings, parse_reports
@@ -54,5 +54,8 @@ def open_runner(
         if with_ledger:
             from reportbot.ledger import Ledger
 
-            ledger = stack.enter_context(Ledger(config.settings.database_url))
+            stale_after = timedelta(seconds=config.settings.claim_timeout)
+            ledger = stack.enter_context(
+                Ledger(config.settings.database_url, stale_after=stale_after)
+            )
         yield Runner(config, source_for=source_factory(config, stack, now), ledger=ledger, now=now)

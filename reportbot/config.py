@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         default="sqlite:///reportbot.db",
         validation_alias=AliasChoices("REPORTBOT_DATABASE_URL", "DATABASE_URL"),
     )
+    claim_timeout: int = Field(
+        default=900, ge=1, validation_alias=AliasChoices("REPORTBOT_CLAIM_TIMEOUT")
+    )
     templates: Path | None = Field(
         default=None, validation_alias=AliasChoices("REPORTBOT_TEMPLATES")
     )

@@ -91,12 +91,13 @@ def json_reply(status: int, payload: Any, headers: Mapping[str, str] | None = No
 
 
 def _reply(status: int, body: Body, headers: Mapping[str, str] | None) -> Reply:
-    is_json = not isinstance(body, bytes | str)
-    data = encode_json(body) if is_json else body.encode() if isinstance(body, str) else body
     head = dict(headers or {})
-    if is_json:
-        head.setdefault("Content-Type", "application/json")
-    return Reply(status, data, tuple(head.items()))
+    if isinstance(body, str):
+        return Reply(status, body.encode(), tuple(head.items()))
+    if isinstance(body, bytes):
+        return Reply(status, body, tuple(head.items()))
+    head.setdefault("Content-Type", "application/json")
+    return Reply(status, encode_json(body), tuple(head.items()))
 
 
 class UsageApiServer:
@@ -113,7 +114,9 @@ class UsageApiServer:
         self._shape: Shape = "items"
         self._total: Total = "sum"
         self._httpd = _Server(self)
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
+        )
         self._thread.start()
 
     @property
@@ -136,7 +139,11 @@ class UsageApiServer:
             self._names, self._shape, self._total = dict(names or {}), shape, total
 
     def respond_next(
-        self, status: int, body: Body = b"", headers: Mapping[str, str] | None = None, times: int = 1
+        self,
+        status: int,
+        body: Body = b"",
+        headers: Mapping[str, str] | None = None,
+        times: int = 1,
     ) -> None:
         """Answer the next ``times`` requests so (a dict or list body is sent as JSON)."""
         with self._lock:
@@ -224,8 +231,9 @@ def _wanted(row: Mapping[str, Any], request: RecordedRequest, first: date, last:
     return in_range and app_ok and (not api_ids or row["api_id"] in api_ids)
 
 
-def _payload(rows: list[dict[str, Any]], names: Mapping[str, str], shape: Shape, total: Total
-             ) -> dict[str, Any]:
+def _payload(
+    rows: list[dict[str, Any]], names: Mapping[str, str], shape: Shape, total: Total
+) -> dict[str, Any]:
     title = "title" if shape == "items" else "name"
     apis = {api_id: {title: name, "path": f"/{api_id}"} for api_id, name in names.items()}
     payload: dict[str, Any] = {shape: rows, "apis" if shape == "items" else "api_map": apis}

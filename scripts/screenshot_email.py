@@ -1,0 +1,103 @@
+"""Screenshot the demo report email as a desktop and a phone would show it.
+
+    .venv/bin/python scripts/screenshot_email.py [--period 2024-08] [--out docs]
+
+Renders the demo month report's HTML (the chart as a data: URI in place of ``cid:chart``),
+opens it in headless Chromium at 640 px and 375 px wide, and trims the blank space below
+the email. Writes ``email-desktop.png``, ``email-phone.png`` and ``email.html`` (the last in
+a temporary folder unless ``--keep-html``). Needs ``/usr/bin/chromium``
+(``apt-get install -y chromium``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import subprocess
+import sys
+import tempfile
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from PIL import Image, ImageChops
+
+from reportbot.demo import DemoSource
+from reportbot.email_report import render_email
+from reportbot.periods import parse_period
+from reportbot.report import compute_report
+
+CHROMIUM = "/usr/bin/chromium"
+TODAY = date(2024, 9, 3)  # fixed, so the screenshots only change when the template does
+SIZES = {"desktop": (640, 2400), "phone": (375, 3000)}
+
+
+def demo_html(period: str) -> str:
+    chosen = parse_period(period, TODAY)
+    usage = DemoSource(TODAY).fetch(chosen.previous().start, chosen.end, ZoneInfo("UTC"))
+    report = compute_report(
+        "monthly-costs", chosen, usage, timezone="Europe/Berlin", credit_price=Decimal("0.095215")
+    )
+    email = render_email(report)
+    assert email.png is not None
+    data = "data:image/png;base64," + base64.b64encode(email.png).decode()
+    return email.html.replace('src="cid:chart"', f'src="{data}"')
+
+
+def screenshot(page: Path, out: Path, size: tuple[int, int]) -> None:
+    with tempfile.TemporaryDirectory() as profile:
+        subprocess.run(  # noqa: S603 (a fixed executable, our own arguments)
+            [
+                CHROMIUM,
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--hide-scrollbars",
+                f"--user-data-dir={profile}",
+                f"--screenshot={out}",
+                f"--window-size={size[0]},{size[1]}",
+                page.as_uri(),
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+    trim(out)
+
+
+def trim(path: Path) -> None:
+    """Cut the background colour below the email, keeping a margin."""
+    with Image.open(path) as shot:
+        image = shot.convert("RGB")
+    background = Image.new("RGB", image.size, image.getpixel((0, image.height - 1)))
+    box = ImageChops.difference(image, background).getbbox()
+    if box:
+        image.crop((0, 0, image.width, min(image.height, box[3] + 24))).save(path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--period", default="2024-08")
+    parser.add_argument("--out", type=Path, default=Path("docs"))
+    parser.add_argument("--keep-html", action="store_true")
+    args = parser.parse_args()
+    args.out.mkdir(exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        page = (args.out if args.keep_html else Path(tmp)) / "email.html"
+        page.write_text(demo_html(args.period), encoding="utf-8")
+        for name, size in SIZES.items():
+            target = (args.out / f"email-{name}.png").resolve()
+            screenshot(page.resolve(), target, size)
+            print(target)
+
+
+if __name__ == "__main__":
+    main()
