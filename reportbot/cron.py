@@ -54,29 +54,45 @@ def parse_cron(expression: str) -> Cron:
             f"{expression!r} sets both day-of-month and day-of-week, which crontab ORs "
             "together; use two reports or one of the two fields"
         )
-    fields[4] = ",".join(_weekday_item(item) for item in fields[4].split(","))
+    fields[3] = re.sub("[a-z]+", lambda m: str(MONTH_NAMES.index(m[0]) + 1), fields[3])
+    days = (day for item in fields[4].split(",") for day in _weekday_item(item).split(","))
+    fields[4] = ",".join(dict.fromkeys(days))  # "0,7" is one Sunday
     return Cron(*fields)
 
 
 def _check_field(value: str, name: str, low: int, high: int) -> str:
+    """Reject what crontab or APScheduler would: out of range, reversed, a step too long."""
     for item in value.split(","):
         match = _ITEM.match(item)
         if not match:
             raise ValueError(f"bad {name} field {value!r}")
-        if match[1] != "*":
-            for bound in match[1].split("-"):
-                _check_value(bound, name, low, high)
-        if match[2] is not None and int(match[2]) == 0:
+        bounds = (
+            [] if match[1] == "*" else [_value(b, name, low, high) for b in match[1].split("-")]
+        )
+        step = None if match[2] is None else int(match[2])
+        if step == 0:
             raise ValueError(f"bad {name} field {value!r}: a step of 0")
+        if name == "day_of_week":  # ranges checked where they are spelled out
+            continue
+        first, last = (bounds[0] if bounds else low), (bounds[-1] if len(bounds) == 2 else high)
+        if len(bounds) == 2 and first > last:
+            raise ValueError(f"bad {name} field {value!r}: {match[1]} ends before it starts")
+        if step is not None and step > last - first:
+            raise ValueError(
+                f"bad {name} field {value!r}: a step of {step} is longer than "
+                f"the range {first}-{last} it steps through"
+            )
     return value
 
 
-def _check_value(value: str, name: str, low: int, high: int) -> None:
-    names = DAY_NAMES if name == "day_of_week" else MONTH_NAMES if name == "month" else ()
-    if value in names:
-        return
+def _value(value: str, name: str, low: int, high: int) -> int:
+    if name == "day_of_week" and value in DAY_NAMES:
+        return DAY_NAMES.index(value)
+    if name == "month" and value in MONTH_NAMES:
+        return MONTH_NAMES.index(value) + 1
     if not value.isdigit() or not low <= int(value) <= high:
         raise ValueError(f"bad {name} value {value!r}: expected {low}-{high}")
+    return int(value)
 
 
 def _weekday_item(item: str) -> str:
@@ -88,18 +104,21 @@ def _weekday_item(item: str) -> str:
     head, _, step = item.partition("/")
     if item == "*":
         return item
-    spelled = "0-6" if head == "*" else head
-    bounds = [_weekday_number(b, is_end=i == 1) for i, b in enumerate(spelled.split("-"))]
-    high = 6 if step and len(bounds) == 1 else bounds[-1]
-    days = range(bounds[0], high + 1, int(step or 1))
+    first, _, last = ("0-6" if head == "*" else head).partition("-")
+    low = _weekday_number(first, after=None)
+    high = _weekday_number(last, after=low) if last else max(6, low) if step else low
+    if high < low:
+        raise ValueError(f"bad day_of_week field {item!r}: {head} ends before it starts")
+    days = range(low, high + 1, int(step or 1))
     return ",".join(dict.fromkeys(DAY_NAMES[n] for n in days))
 
 
-def _weekday_number(value: str, *, is_end: bool) -> int:
+def _weekday_number(value: str, *, after: int | None) -> int:
     if value.isdigit():
         return int(value)
     number = DAY_NAMES.index(value)
-    return 7 if is_end and number == 0 else number
+    # "fri-sun" ends on crontab's 7; "sun-sun" is still just Sunday.
+    return 7 if number == 0 and after else number
 
 
 def describe(cron: Cron) -> str:

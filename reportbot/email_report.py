@@ -16,16 +16,13 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
-
-import jinja2
 
 from reportbot.charts import daily_chart
 from reportbot.csv_export import csv_filename, usage_csv
 from reportbot.errors import ConfigError
-from reportbot.render import Flavour, builtin_templates, environment, oneline, truncate
+from reportbot.render import Flavour, oneline, render, truncate
 from reportbot.report import OTHER_ID, ZERO, ApiLine, Report
 
 CHART_CID = "chart"  # the placeholder build_message(png_cid_name="chart") rewrites
@@ -107,23 +104,8 @@ def _chart(report: Report, png: bytes | None) -> dict[str, Any] | None:
     return {"src": f"cid:{CHART_CID}", "width": CHART_WIDTH, "height": height, "alt": alt}
 
 
-@cache
-def _email_environment(flavour: Flavour, override: Path | None) -> jinja2.Environment:
-    """The flavour's environment (escaping, filters, StrictUndefined) reading email/."""
-    folders = [override / "email"] if override else []
-    folders.append(builtin_templates() / "email")
-    return environment(flavour, override).overlay(loader=jinja2.FileSystemLoader(folders))
-
-
 def _render(flavour: Flavour, name: str, override: Path | None, context: dict[str, Any]) -> str:
-    try:
-        return _email_environment(flavour, override).get_template(name).render(**context)
-    except jinja2.TemplateNotFound as exc:
-        raise ConfigError(f"template email/{exc.name} not found") from None
-    except jinja2.TemplateError as exc:
-        line = getattr(exc, "lineno", None)
-        where = f"email/{name}{f' line {line}' if line else ''}"
-        raise ConfigError(f"template {where}: {exc}") from None
+    return render(flavour, f"email/{name}", override, **context)
 
 
 def _inline(html: str) -> str:

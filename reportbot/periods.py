@@ -33,9 +33,9 @@ class Period:
         """Stable identifier, also the accepted ``--period`` spelling."""
         if self.kind == "week":
             year, week, _ = self.start.isocalendar()
-            return f"{year}-W{week:02d}"
+            return f"{year:04d}-W{week:02d}"
         if self.kind == "month":
-            return f"{self.start:%Y-%m}"
+            return f"{self.start.year:04d}-{self.start.month:02d}"
         if self.kind == "day":
             return self.start.isoformat()
         return f"{self.start.isoformat()}..{self.end.isoformat()}"

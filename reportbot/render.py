@@ -94,9 +94,13 @@ def _escape_for_slack(value: Any) -> Any:
 
 @cache
 def environment(flavour: Flavour, override: Path | None = None) -> jinja2.Environment:
-    """One environment per output flavour and override folder."""
-    folders = [override / flavour] if override else []
-    folders.append(builtin_templates() / flavour)
+    """One environment per output flavour and override folder.
+
+    Template names include their folder (``slack/header.txt.j2``, ``email/report.html.j2``);
+    the flavour decides the escaping, so the email's text parts use the text flavour.
+    """
+    folders = [override] if override else []
+    folders.append(builtin_templates())
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader([str(f) for f in folders]),
         autoescape=flavour == "html",  # noqa: S701 (slack and text escape their own way)
@@ -115,12 +119,11 @@ def render(flavour: Flavour, name: str, override: Path | None = None, **context:
     try:
         return environment(flavour, override).get_template(name).render(**context)
     except jinja2.TemplateNotFound as exc:
-        raise ConfigError(f"template {flavour}/{exc.name} not found") from None
+        raise ConfigError(f"template {exc.name} not found") from None
     except jinja2.TemplateError as exc:
-        where = f"{flavour}/{name}"
         line = getattr(exc, "lineno", None)
-        raise ConfigError(f"template {where}{f' line {line}' if line else ''}: {exc}") from None
+        raise ConfigError(f"template {name}{f' line {line}' if line else ''}: {exc}") from None
 
 
 def render_text(report: Report, override: Path | None = None) -> str:
-    return render("text", "report.txt.j2", override, r=report)
+    return render("text", "text/report.txt.j2", override, r=report)

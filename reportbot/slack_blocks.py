@@ -27,17 +27,21 @@ Message = dict[str, Any]
 def slack_messages(report: Report, override: Path | None = None) -> list[Message]:
     """The whole report: a first message with the summary, continuations as needed."""
     ctx = {"r": report}
-    header = truncate(render("slack", "header.txt.j2", override, **ctx).strip(), MAX_HEADER_CHARS)
-    fallback = render("slack", "fallback.md.j2", override, **ctx).strip()
+    header = truncate(
+        render("slack", "slack/header.txt.j2", override, **ctx).strip(), MAX_HEADER_CHARS
+    )
+    fallback = render("slack", "slack/fallback.md.j2", override, **ctx).strip()
     blocks: list[Block] = [
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
-        _section(render("slack", "summary.md.j2", override, **ctx).strip()),
+        _section(render("slack", "slack/summary.md.j2", override, **ctx).strip()),
     ]
-    lines = [_line(report, "line.md.j2", line, rank, override) for rank, line in _ranked(report)]
+    lines = [
+        _line(report, "slack/line.md.j2", line, rank, override) for rank, line in _ranked(report)
+    ]
     blocks += _titled_sections("*Top APIs*", lines)
-    movers = [_line(report, "mover.md.j2", line, 0, override) for line in report.movers]
+    movers = [_line(report, "slack/mover.md.j2", line, 0, override) for line in report.movers]
     blocks += _titled_sections("*Movers*", movers)
-    blocks.append(_context(render("slack", "context.md.j2", override, **ctx).strip()))
+    blocks.append(_context(render("slack", "slack/context.md.j2", override, **ctx).strip()))
     return _split(blocks, header, fallback)
 
 
