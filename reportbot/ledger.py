@@ -226,7 +226,8 @@ def create_ledger_engine(url: str) -> Engine:
     """An engine for ``url`` (normalized first), set up for concurrent writers."""
     parsed = make_url(normalize_database_url(url))
     if parsed.get_backend_name() != "sqlite":
-        return sa.create_engine(parsed, pool_pre_ping=True)
+        timeout = {} if "connect_timeout" in parsed.query else {"connect_timeout": 10}
+        return sa.create_engine(parsed, pool_pre_ping=True, connect_args=timeout)
     engine = sa.create_engine(parsed, connect_args={"timeout": _SQLITE_BUSY_SECONDS})
     sa.event.listen(engine, "connect", _sqlite_on_connect)
     sa.event.listen(engine, "begin", _sqlite_on_begin)
@@ -332,12 +333,11 @@ class Ledger:
         self._clock = clock
         with self._errors("open"):
             self._engine = create_ledger_engine(normalized)
-        try:
-            with self._errors("open"):
+            try:
                 apply_migrations(self._engine)
-        except LedgerError:
-            self._engine.dispose()
-            raise
+            except BaseException:
+                self._engine.dispose()
+                raise
 
     def claim(
         self,

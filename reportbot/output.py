@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -11,6 +13,9 @@ from reportbot.config import Config
 from reportbot.delivery import RunResult
 from reportbot.render import render_text
 from reportbot.report import Report
+
+if TYPE_CHECKING:
+    from reportbot.email_report import RenderedEmail
 
 MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "dry-run": "·"}
 
@@ -24,6 +29,8 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
     dry_run = any(o.status == "dry-run" for o in result.outcomes)
     if result.built is not None and dry_run:
         click.echo(render_text(result.built, config.settings.templates))
+        if report.email:
+            click.echo(f"Email subject: {_email(config, result.built).subject}")
         if show_slack and report.slack:
             click.echo(
                 json.dumps(_slack_payloads(config, result.built), indent=2, ensure_ascii=False)
@@ -44,16 +51,38 @@ def _slack_payloads(config: Config, report: Report) -> list[dict[str, object]]:
     return slack_messages(report, config.settings.templates)
 
 
+def _email(config: Config, report: Report) -> RenderedEmail:
+    from reportbot.email_report import render_email
+
+    return render_email(report, config.settings.templates)
+
+
 def write_outputs(config: Config, report: Report, out: Path) -> list[Path]:
     """Every output of a report as files a person can open."""
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{report.name}-{report.period.key}"
-    files = {
+    stem = f"{report.name}-{report.period.key.replace('..', '_')}"
+    mail = _email(config, report)
+    slack = json.dumps(_slack_payloads(config, report), indent=2, ensure_ascii=False)
+    files: dict[Path, str | bytes] = {
         out / f"{stem}.txt": render_text(report, config.settings.templates),
-        out / f"{stem}.slack.json": json.dumps(
-            _slack_payloads(config, report), indent=2, ensure_ascii=False
-        ),
+        out / f"{stem}.slack.json": slack,
+        out / f"{stem}.email.txt": f"Subject: {mail.subject}\n\n{mail.text}",
+        out / f"{stem}.email.html": _viewable(mail),
+        out / mail.csv_filename: mail.csv_bytes,
     }
-    for path, text in files.items():
-        path.write_text(text, encoding="utf-8")
+    if mail.png is not None:
+        files[out / f"{stem}.png"] = mail.png
+    for path, content in files.items():
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
     return list(files)
+
+
+def _viewable(mail: RenderedEmail) -> str:
+    """The HTML with the chart embedded, so a browser shows what a mail client would."""
+    if mail.png is None:
+        return mail.html
+    data = base64.b64encode(mail.png).decode("ascii")
+    return mail.html.replace('"cid:chart"', f'"data:image/png;base64,{data}"')

@@ -7,7 +7,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Literal
 
 from reportbot.periods import Period
@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 ZERO = Decimal(0)
 OTHER_ID = "__other__"
 MOVERS = 5
+EXACT_DIGITS = 80
 
 Trend = Literal["new", "stopped", "up", "down", "flat"]
 
@@ -105,6 +106,19 @@ def compute_report(
     currency: str = "USD",
 ) -> Report:
     """Build a report of ``period`` against ``period.previous()`` from rows covering both."""
+    with localcontext(prec=EXACT_DIGITS):  # sums stay exact, not rounded to 28 digits
+        return _compute(name, period, usage, timezone, top, credit_price, currency)
+
+
+def _compute(
+    name: str,
+    period: Period,
+    usage: Usage,
+    timezone: str,
+    top: int,
+    credit_price: Decimal | None,
+    currency: str,
+) -> Report:
     previous = period.previous()
     current_sums = _daily_sums(usage.rows, period)
     previous_sums = _daily_sums(usage.rows, previous)

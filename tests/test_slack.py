@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -46,15 +47,17 @@ def fields(n: int, chars: int = 10) -> dict[str, Any]:
 
 @pytest.fixture
 def slack() -> Iterator[SlackApiStub]:
-    with SlackApiStub(token=TOKEN, channels=CHANNELS, not_member={"C0OUTSIDE1"},
-                      page_size=1) as stub:
+    with SlackApiStub(
+        token=TOKEN, channels=CHANNELS, not_member={"C0OUTSIDE1"}, page_size=1
+    ) as stub:
         yield stub
 
 
 @pytest.fixture
 def client(slack: SlackApiStub) -> SlackDestination:
-    return SlackDestination(token=TOKEN, base_url=slack.url, webhook_url=slack.webhook_url,
-                            max_retries=1, timeout=5)
+    return SlackDestination(
+        token=TOKEN, base_url=slack.url, webhook_url=slack.webhook_url, max_retries=1, timeout=5
+    )
 
 
 def free_port() -> int:
@@ -71,9 +74,12 @@ def delivery_error(action: Callable[[], object]) -> DeliveryError:
 
 # -- posting --
 
+
 def test_it_posts_to_a_channel_id(client: SlackDestination, slack: SlackApiStub) -> None:
     ts = client.post("C0123456789", [message()])
-    assert [(p.channel, p.text, p.ts) for p in slack.posts] == [("C0123456789", "Weekly API costs", ts)]
+    assert [(p.channel, p.text, p.ts) for p in slack.posts] == [
+        ("C0123456789", "Weekly API costs", ts)
+    ]
     assert slack.posts[0].blocks == message()["blocks"]
 
 
@@ -158,6 +164,7 @@ def test_without_a_webhook_url_the_webhook_is_a_permanent_error(slack: SlackApiS
 
 # -- errors Slack answers --
 
+
 @pytest.mark.parametrize(
     ("token", "channel", "expected"),
     [
@@ -199,6 +206,7 @@ def test_auth_test_with_a_revoked_token_is_permanent(slack: SlackApiStub) -> Non
 
 # -- retries --
 
+
 def test_a_429_is_retried_after_retry_after(client: SlackDestination, slack: SlackApiStub) -> None:
     slack.fail_next("chat.postMessage", status=429, retry_after=0)
     client.post("#api-usage", [message()])
@@ -206,7 +214,9 @@ def test_a_429_is_retried_after_retry_after(client: SlackDestination, slack: Sla
     assert len(slack.posts) == 1
 
 
-def test_a_429_that_persists_is_not_permanent(client: SlackDestination, slack: SlackApiStub) -> None:
+def test_a_429_that_persists_is_not_permanent(
+    client: SlackDestination, slack: SlackApiStub
+) -> None:
     slack.fail_next("chat.postMessage", error="ratelimited", times=5)
     error = delivery_error(lambda: client.post("#api-usage", [message()]))
     assert not error.permanent
@@ -219,7 +229,9 @@ def test_a_503_is_retried(client: SlackDestination, slack: SlackApiStub) -> None
     assert len(slack.posts) == 1
 
 
-def test_a_503_that_persists_is_not_permanent(client: SlackDestination, slack: SlackApiStub) -> None:
+def test_a_503_that_persists_is_not_permanent(
+    client: SlackDestination, slack: SlackApiStub
+) -> None:
     slack.fail_next("chat.postMessage", status=503, times=5)
     error = delivery_error(lambda: client.post("#api-usage", [message()]))
     assert not error.permanent
@@ -234,7 +246,19 @@ def test_a_refused_connection_is_not_permanent() -> None:
     assert "could not be reached" in str(error)
 
 
+def test_a_timeout_is_not_permanent_though_slack_may_have_posted(slack: SlackApiStub) -> None:
+    client = SlackDestination(token=TOKEN, base_url=slack.url, timeout=1)
+    slack.fail_next("chat.postMessage", delay=1.5)
+    error = delivery_error(lambda: client.post("#api-usage", [message()]))
+    assert not error.permanent
+    assert "did not answer in time" in str(error)
+    assert slack.calls == ["chat.postMessage"]  # a read timeout is not retried
+    time.sleep(0.7)
+    assert len(slack.posts) == 1  # ...because Slack may have posted it anyway
+
+
 # -- charts --
+
 
 def test_it_uploads_a_chart_resolving_the_channel_name_across_pages(
     client: SlackDestination, slack: SlackApiStub
@@ -244,7 +268,9 @@ def test_it_uploads_a_chart_resolving_the_channel_name_across_pages(
         ("C0OTHER001", "costs.png", "API costs", PNG)
     ]
     assert slack.calls == ["conversations.list"] * 2 + [
-        "files.getUploadURLExternal", "upload", "files.completeUploadExternal"
+        "files.getUploadURLExternal",
+        "upload",
+        "files.completeUploadExternal",
     ]
 
 
@@ -274,15 +300,18 @@ def test_a_failing_upload_step_is_not_permanent(
 
 # -- secrets --
 
+
 def test_no_secret_appears_in_any_error_or_log(
     slack: SlackApiStub, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     dead_hook = f"http://127.0.0.1:{free_port()}/webhook/T000/B000/deadhooksecret"
-    good = SlackDestination(token=TOKEN, base_url=slack.url, webhook_url=slack.webhook_url,
-                            max_retries=1)
-    dead = SlackDestination(token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/",
-                            webhook_url=dead_hook)
+    good = SlackDestination(
+        token=TOKEN, base_url=slack.url, webhook_url=slack.webhook_url, max_retries=1
+    )
+    dead = SlackDestination(
+        token=TOKEN, base_url=f"http://127.0.0.1:{free_port()}/api/", webhook_url=dead_hook
+    )
     slack.fail_next("webhook", status=404, error="no_service")
     slack.fail_next("chat.postMessage", status=503, times=2)
     slack.fail_next("files.completeUploadExternal", error="invalid_auth")
@@ -293,6 +322,7 @@ def test_no_secret_appears_in_any_error_or_log(
         delivery_error(lambda: dead.post("webhook", [message()])),
         delivery_error(lambda: dead.post("#api-usage", [message()])),
     ]
+    assert all("\n" not in str(e) for e in errors)
     for secret in (TOKEN, slack.webhook_url, dead_hook, "deadhooksecret"):
         assert not any(secret in str(e) for e in errors)
         assert secret not in caplog.text
@@ -300,9 +330,11 @@ def test_no_secret_appears_in_any_error_or_log(
 
 # -- the stub enforces Slack's limits --
 
+
 def raw_post(slack: SlackApiStub, body: dict[str, Any]) -> dict[str, Any]:
     request = urllib.request.Request(
-        f"{slack.url}chat.postMessage", data=json.dumps({"channel": "C0123456789", **body}).encode(),
+        f"{slack.url}chat.postMessage",
+        data=json.dumps({"channel": "C0123456789", **body}).encode(),
         headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request) as response:
@@ -337,6 +369,7 @@ def test_the_stub_accepts_a_message_at_slacks_limits(slack: SlackApiStub) -> Non
 
 # -- validate_message --
 
+
 @pytest.mark.parametrize(
     ("msg", "problem"),
     [
@@ -360,6 +393,14 @@ def test_validate_message_catches_each_limit(msg: dict[str, Any], problem: str) 
 
 
 def test_validate_message_accepts_a_message_at_the_limits() -> None:
-    blocks = [header("x" * MAX_HEADER_CHARS), section("x" * MAX_SECTION_CHARS),
-              fields(10, chars=200)] + [section("s")] * (MAX_BLOCKS - 3)
+    blocks = [
+        header("x" * MAX_HEADER_CHARS),
+        section("x" * MAX_SECTION_CHARS),
+        fields(10, chars=200),
+    ] + [section("s")] * (MAX_BLOCKS - 3)
     validate_message({"text": "x" * MAX_TEXT_CHARS, "blocks": blocks})
+
+
+def test_posting_nothing_is_a_programming_error(client: SlackDestination) -> None:
+    with pytest.raises(ValueError, match="no messages"):
+        client.post("#api-usage", [])

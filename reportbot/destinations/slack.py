@@ -18,12 +18,7 @@ from urllib.error import HTTPError, URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-    ServerErrorRetryHandler,
-)
-from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry import builtin_handlers as retries
 from slack_sdk.webhook import WebhookClient
 
 from reportbot.errors import DeliveryError
@@ -47,17 +42,19 @@ _AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}
 _LAYOUT = "the rendered message breaks Slack's limits (check custom templates)"
 _NEW_HOOK = "the webhook was removed or revoked: create a new one and update SLACK_WEBHOOK_URL"
+_NOT_FOUND = "check the channel name or invite the bot with /invite @reportbot"
 _HINTS = {
     "channel_not_found": "check the channel name or id",
     "not_in_channel": "invite the bot with /invite @reportbot",
-    "is_archived": "the channel is archived: unarchive it or choose another",
-    "channel_is_archived": "the channel is archived: unarchive it or choose another",
+    **dict.fromkeys(
+        ("is_archived", "channel_is_archived"), "unarchive the channel or pick another"
+    ),
     "restricted_action": "a workspace admin restricts posting there",
     "action_prohibited": "a workspace admin restricts this webhook",
     "no_service": _NEW_HOOK,
     "invalid_token": _NEW_HOOK,
-    **dict.fromkeys(("msg_too_long", "msg_blocks_too_long", "invalid_blocks", "no_text"), _LAYOUT),
-    **dict.fromkeys(("invalid_payload", "too_many_attachments"), _LAYOUT),
+    **dict.fromkeys(("msg_too_long", "msg_blocks_too_long", "invalid_blocks"), _LAYOUT),
+    **dict.fromkeys(("no_text", "invalid_payload", "too_many_attachments"), _LAYOUT),
 }
 _WEBHOOK_LOG = logging.getLogger("reportbot.slack.webhook")
 _WEBHOOK_LOG.setLevel(logging.WARNING)  # slack-sdk logs the (secret) URL at INFO on retries
@@ -66,32 +63,29 @@ _log = logging.getLogger(__name__)
 
 def validate_message(msg: dict[str, Any]) -> None:
     """Raise ValueError naming the first of Slack's limits that ``msg`` breaks."""
-    text = msg.get("text")
-    _check(isinstance(text, str) and bool(text.strip()), "a message needs a text fallback")
+    text, blocks = msg.get("text"), msg.get("blocks") or []
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError("a message needs a text fallback")
+    total = sum(len(s) for s in _texts(blocks))
     _check(len(text) <= MAX_TEXT_CHARS, f"text is over {MAX_TEXT_CHARS} characters")
-    blocks = msg.get("blocks") or []
     _check(len(blocks) <= MAX_BLOCKS, f"{len(blocks)} blocks, over {MAX_BLOCKS}")
+    _check(total <= MAX_BLOCKS_TEXT_CHARS, f"blocks hold {total} characters of text")
     for i, block in enumerate(blocks):
         _validate_block(f"block {i} ({block.get('type')})", block)
-    total = sum(len(s) for s in _texts(blocks))
-    _check(total <= MAX_BLOCKS_TEXT_CHARS, f"blocks hold {total} characters of text")
 
 
 def _validate_block(where: str, block: dict[str, Any]) -> None:
-    _check(len(block.get("block_id", "")) <= MAX_BLOCK_ID_CHARS, f"{where}: block_id too long")
+    kind, fields = block.get("type"), block.get("fields") or []
     text = (block.get("text") or {}).get("text", "")
-    if block.get("type") == "header":
-        _check(len(text) <= MAX_HEADER_CHARS, f"{where}: over {MAX_HEADER_CHARS} characters")
-    elif block.get("type") == "section":
-        fields = block.get("fields") or []
-        _check(bool(text or fields), f"{where}: needs text or fields")
-        _check(len(text) <= MAX_SECTION_CHARS, f"{where}: over {MAX_SECTION_CHARS} characters")
-        _check(len(fields) <= MAX_FIELDS, f"{where}: over {MAX_FIELDS} fields")
-        longest = max((len(f.get("text", "")) for f in fields), default=0)
-        _check(longest <= MAX_FIELD_CHARS, f"{where}: a field over {MAX_FIELD_CHARS} characters")
-    elif block.get("type") == "context":
-        count = len(block.get("elements") or [])
-        _check(count <= MAX_CONTEXT_ELEMENTS, f"{where}: over {MAX_CONTEXT_ELEMENTS} elements")
+    limit = {"header": MAX_HEADER_CHARS, "section": MAX_SECTION_CHARS}.get(str(kind), len(text))
+    longest = max((len(f.get("text", "")) for f in fields), default=0)
+    elements = len(block.get("elements") or []) if kind == "context" else 0
+    _check(len(block.get("block_id", "")) <= MAX_BLOCK_ID_CHARS, f"{where}: block_id too long")
+    _check(len(text) <= limit, f"{where}: over {limit} characters")
+    _check(kind != "section" or bool(text or fields), f"{where}: needs text or fields")
+    _check(len(fields) <= MAX_FIELDS, f"{where}: over {MAX_FIELDS} fields")
+    _check(longest <= MAX_FIELD_CHARS, f"{where}: a field over {MAX_FIELD_CHARS} characters")
+    _check(elements <= MAX_CONTEXT_ELEMENTS, f"{where}: over {MAX_CONTEXT_ELEMENTS} elements")
 
 
 def _check(ok: bool, problem: str) -> None:
@@ -109,86 +103,101 @@ def _texts(node: Any) -> Iterator[str]:
             yield from _texts(item)
 
 
-def _label(channel: str) -> str:
-    return channel if _CHANNEL_ID.fullmatch(channel) or channel.startswith("#") else f"#{channel}"
+def _payload(msg: dict[str, Any]) -> dict[str, Any]:
+    return dict(text=msg["text"], blocks=msg.get("blocks"), unfurl_links=False, unfurl_media=False)
 
 
 def _api_error(status: int, data: Any, doing: str, scope: str) -> DeliveryError:
     body = data if isinstance(data, dict) else {}
     code = str(body.get("error", ""))
-    if not _ERROR_CODE.fullmatch(code):
-        return DeliveryError(f"Slack gave an unexpected answer (HTTP {status}) while {doing}: "
-                             "check SLACK_API_URL or try again later")
-    if status == 429 or status >= 500 or code in _TRANSIENT:
-        return DeliveryError(f"Slack failed while {doing} (HTTP {status}, {code}) even after "
-                             "retries: try again later")
+    if status == 429 or status >= 500 or code in _TRANSIENT or not _ERROR_CODE.fullmatch(code):
+        code = code if _ERROR_CODE.fullmatch(code) else "unexpected answer"
+        return DeliveryError(f"Slack failed while {doing} (HTTP {status}, {code}): try again later")
     if code in _AUTH_ERRORS:
-        return DeliveryError(f"Slack rejected SLACK_BOT_TOKEN ({code}): create a new bot token "
-                             "or reinstall the app", permanent=True)
+        hint = "create a new bot token or reinstall the app"
+        return DeliveryError(f"Slack rejected SLACK_BOT_TOKEN ({code}): {hint}", permanent=True)
     if code == "missing_scope":
-        needed = body.get("needed") or scope
-        return DeliveryError(f"SLACK_BOT_TOKEN lacks the {needed} scope (missing_scope): add it "
-                             "under OAuth & Permissions and reinstall the app", permanent=True)
-    hint = _HINTS.get(code, "see Slack's documentation of this error")
+        hint = f"add the {body.get('needed') or scope} scope to the app and reinstall it"
+    else:
+        hint = _HINTS.get(code, "see Slack's documentation of this error")
     return DeliveryError(f"Slack refused {doing} ({code}): {hint}", permanent=True)
 
 
 def _transport_error(exc: Exception, doing: str) -> DeliveryError:
     if isinstance(exc, HTTPError):
-        status = exc.code
-        return DeliveryError(f"Slack answered HTTP {status} while {doing}",
-                             permanent=status != 429 and status < 500)
+        transient = exc.code == 429 or exc.code >= 500
+        return DeliveryError(
+            f"Slack answered HTTP {exc.code} while {doing}", permanent=not transient
+        )
     if isinstance(exc, TimeoutError):
         return DeliveryError(f"Slack did not answer in time while {doing}: try again later")
     reason = exc.reason if isinstance(exc, URLError) else exc
     return DeliveryError(f"Slack could not be reached while {doing} ({reason}): try again later")
 
 
+def _webhook_error(status: int, body: str) -> DeliveryError:
+    code = body.strip() if _ERROR_CODE.fullmatch(body.strip()) else "unexpected answer"
+    if status == 200 or status == 429 or status >= 500:
+        return DeliveryError(f"Slack webhook failed (HTTP {status}, {code}): try again later")
+    hint = _HINTS.get(code, "check SLACK_WEBHOOK_URL")
+    return DeliveryError(f"Slack webhook refused a message ({code}): {hint}", permanent=True)
+
+
 class SlackDestination:
     """Posts rendered reports to Slack channels (names or ids) or to the incoming webhook."""
 
-    def __init__(self, *, token: str | None, base_url: str = "https://slack.com/api/",
-                 webhook_url: str | None = None, max_retries: int = 3, timeout: int = 30) -> None:
-        self._token = token
-        self._webhook_url = webhook_url
-        self._timeout = timeout
-        self._max_retries = max_retries
-        self._client = WebClient(token=token, base_url=base_url, timeout=timeout,
-                                 retry_handlers=self._retry_handlers())
+    def __init__(
+        self,
+        *,
+        token: str | None,
+        base_url: str = "https://slack.com/api/",
+        webhook_url: str | None = None,
+        max_retries: int = 3,
+        timeout: int = 30,
+    ) -> None:
+        self._token, self._webhook_url = token, webhook_url
+        retry = [
+            retries.ConnectionErrorRetryHandler(),
+            retries.RateLimitErrorRetryHandler(max_retry_count=max_retries),
+            retries.ServerErrorRetryHandler(max_retry_count=max_retries),
+        ]
+        self._client = WebClient(token, base_url, timeout, retry_handlers=retry)
+        self._hook = WebhookClient(
+            webhook_url or "", timeout, logger=_WEBHOOK_LOG, retry_handlers=retry
+        )
         self._channel_ids: dict[str, str] = {}
 
     def post(self, channel: str, messages: list[dict[str, Any]]) -> str:
-        """Post ``messages`` in order; return the first one's ``ts`` (or ``"webhook"``)."""
+        """Post ``messages`` in order; return the first one's ``ts`` (or ``"webhook"``).
+
+        All are checked against Slack's limits first; if one fails after others were
+        posted, the error says how many, and posting again will repeat those.
+        """
         if not messages:
             raise ValueError("no messages to post")
         for msg in messages:
             try:
                 validate_message(msg)
             except ValueError as exc:
-                raise DeliveryError(f"Slack message for {_label(channel)} not sent: {exc}",
-                                    permanent=True) from exc
-        if channel == WEBHOOK:
-            self._post_to_webhook(messages)
-            return WEBHOOK
+                problem = f"Slack message for {channel} not sent: {exc}"
+                raise DeliveryError(problem, permanent=True) from exc
         first_ts = ""
         for n, msg in enumerate(messages):
-            with self._errors(f"posting to {_label(channel)}", "chat:write", n, len(messages)):
-                response = self._api().chat_postMessage(
-                    channel=self._channel_ids.get(channel, channel), text=msg["text"],
-                    blocks=msg.get("blocks"), unfurl_links=False, unfurl_media=False)
-            self._channel_ids.setdefault(channel, str(response["channel"]))
-            first_ts = first_ts or str(response["ts"])
+            with self._errors(f"posting to {channel}", "chat:write", n, len(messages)):
+                ts = self._post_one(channel, msg)
+            first_ts = first_ts or ts
         return first_ts
 
     def upload_chart(self, channel: str, png: bytes, filename: str, title: str) -> None:
-        """Upload a PNG into ``channel`` (webhooks cannot carry files: skipped)."""
+        """Upload a PNG into ``channel`` (skipped for the webhook: it cannot carry files)."""
         if channel == WEBHOOK:
             _log.info("incoming webhooks cannot carry files: chart %s not sent", filename)
             return
         channel_id = self._channel_id(channel)
-        with self._errors(f"uploading the chart to {_label(channel)}", "files:write"):
-            self._api().files_upload_v2(channel=channel_id, file=png, filename=filename,
-                                        title=title)
+        with self._errors(f"uploading the chart to {channel}", "files:write"):
+            self._api().files_upload_v2(
+                channel=channel_id, file=png, filename=filename, title=title
+            )
 
     def auth_test(self) -> str:
         """Check the token; return ``"team / bot user"``."""
@@ -196,16 +205,24 @@ class SlackDestination:
             response = self._api().auth_test()
         return f"{response.get('team')} / {response.get('user')}"
 
+    def _post_one(self, channel: str, msg: dict[str, Any]) -> str:
+        if channel == WEBHOOK:
+            if not self._webhook_url:
+                raise DeliveryError("SLACK_WEBHOOK_URL is not set: set it", permanent=True)
+            answer = self._hook.send(**_payload(msg))
+            if answer.status_code != 200 or answer.body.strip() != "ok":
+                raise _webhook_error(answer.status_code, answer.body)
+            return WEBHOOK
+        target = self._channel_ids.get(channel, channel)
+        response = self._api().chat_postMessage(channel=target, **_payload(msg))
+        self._channel_ids.setdefault(channel, str(response["channel"]))
+        return str(response["ts"])
+
     def _api(self) -> WebClient:
         if not self._token:
-            raise DeliveryError("SLACK_BOT_TOKEN is not set: set it, or send this report to "
-                                "the webhook", permanent=True)
+            problem = "SLACK_BOT_TOKEN is not set: set it, or send this report to the webhook"
+            raise DeliveryError(problem, permanent=True)
         return self._client
-
-    def _retry_handlers(self) -> list[RetryHandler]:
-        return [ConnectionErrorRetryHandler(),
-                RateLimitErrorRetryHandler(max_retry_count=self._max_retries),
-                ServerErrorRetryHandler(max_retry_count=self._max_retries)]
 
     def _channel_id(self, channel: str) -> str:
         if _CHANNEL_ID.fullmatch(channel):
@@ -216,28 +233,13 @@ class SlackDestination:
 
     def _find_channel(self, name: str) -> str:
         with self._errors("listing channels", "channels:read,groups:read"):
-            pages = self._api().conversations_list(
-                types="public_channel,private_channel", exclude_archived=True, limit=1000)
-            for page in pages:
+            kinds = "public_channel,private_channel"
+            for page in self._api().conversations_list(types=kinds, limit=1000):
                 for found in page.get("channels") or []:
                     if found.get("name") == name:
                         return str(found["id"])
-        raise DeliveryError(f"Slack channel #{name} not found or the bot is not in it: check "
-                            "the channel name or invite the bot with /invite @reportbot",
-                            permanent=True)
-
-    def _post_to_webhook(self, messages: list[dict[str, Any]]) -> None:
-        if not self._webhook_url:
-            raise DeliveryError("SLACK_WEBHOOK_URL is not set: set it, or name a channel",
-                                permanent=True)
-        hook = WebhookClient(self._webhook_url, timeout=self._timeout, logger=_WEBHOOK_LOG,
-                             retry_handlers=self._retry_handlers())
-        for n, msg in enumerate(messages):
-            with self._errors("posting to the webhook", "", n, len(messages)):
-                response = hook.send(text=msg["text"], blocks=msg.get("blocks"),
-                                     unfurl_links=False, unfurl_media=False)
-                if response.status_code != 200 or response.body.strip() != "ok":
-                    raise _webhook_error(response.status_code, response.body)
+        problem = f"Slack channel #{name} not found or the bot is not in it: {_NOT_FOUND}"
+        raise DeliveryError(problem, permanent=True)
 
     @contextmanager
     def _errors(self, doing: str, scope: str, done: int = 0, total: int = 1) -> Iterator[None]:
@@ -258,12 +260,3 @@ class SlackDestination:
         for secret in (self._token, self._webhook_url):
             message = message.replace(secret, "[redacted]") if secret else message
         return DeliveryError(message, permanent=error.permanent)
-
-
-def _webhook_error(status: int, body: str) -> DeliveryError:
-    code = body.strip() if _ERROR_CODE.fullmatch(body.strip()) else "unexpected answer"
-    if status == 200 or status == 429 or status >= 500:
-        return DeliveryError(f"Slack webhook failed (HTTP {status}, {code}): try again later")
-    hint = _HINTS.get(code, "check SLACK_WEBHOOK_URL")
-    return DeliveryError(f"Slack webhook refused the message (HTTP {status}, {code}): {hint}",
-                         permanent=True)

@@ -16,9 +16,11 @@ messages that break Slack's limits, records what it accepted, and injects faults
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import threading
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -47,11 +49,12 @@ class Upload:
 
 @dataclass
 class _Fault:
-    status: int
+    status: int | None  # None: answer normally (after the delay)
     error: str | None
     retry_after: int | None
     times: int
     after: int
+    delay: float
 
 
 @dataclass
@@ -87,7 +90,9 @@ def _block_ok(block: Any) -> bool:
     elements = block.get("elements") or []
     return {
         "header": 0 < len(text) <= 150,
-        "section": (bool(text) or bool(fields)) and len(text) <= 3000 and len(fields) <= 10
+        "section": (bool(text) or bool(fields))
+        and len(text) <= 3000
+        and len(fields) <= 10
         and all(len(f.get("text", "")) <= 2000 for f in fields),
         "context": 0 < len(elements) <= 10,
     }.get(block.get("type", ""), "type" in block)
@@ -105,9 +110,16 @@ def _texts(node: Any) -> Iterable[str]:
 class SlackApiStub:
     """Start with ``with SlackApiStub(...) as slack`` (or ``start()`` / ``stop()``)."""
 
-    def __init__(self, *, token: str = "xoxb-test", channels: dict[str, str] | None = None,
-                 not_member: Iterable[str] = (), team: str = "Test Team",
-                 user: str = "reportbot", page_size: int = 100) -> None:
+    def __init__(
+        self,
+        *,
+        token: str = "xoxb-test",
+        channels: dict[str, str] | None = None,
+        not_member: Iterable[str] = (),
+        team: str = "Test Team",
+        user: str = "reportbot",
+        page_size: int = 100,
+    ) -> None:
         self.token = token
         self.channels = dict(channels if channels is not None else {"C0123456789": "api-usage"})
         self.not_member = set(not_member)
@@ -122,7 +134,8 @@ class SlackApiStub:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def base(self) -> str:
@@ -151,28 +164,40 @@ class SlackApiStub:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def fail_next(self, method: str, *, status: int | None = None, error: str | None = None,
-                  times: int = 1, retry_after: int | None = None, after: int = 0) -> None:
+    def fail_next(
+        self,
+        method: str,
+        *,
+        status: int | None = None,
+        error: str | None = None,
+        times: int = 1,
+        retry_after: int | None = None,
+        after: int = 0,
+        delay: float = 0.0,
+    ) -> None:
         """Answer ``times`` calls of ``method`` with a fault, after letting ``after`` through.
 
         ``status`` defaults to 429 for ``ratelimited``, 200 for another ``error`` (Slack's
         ``ok: false``) and 500 otherwise; a 429 sends ``Retry-After`` (default 0); a 5xx
-        without ``error`` has a non-JSON body, as Slack's load balancers send.
+        without ``error`` has a non-JSON body, as Slack's load balancers send. ``delay`` alone
+        answers normally but late (the call succeeds here even if the client timed out).
         """
-        if status is None:
+        if status is None and (error or not delay):
             status = 429 if error == "ratelimited" else 200 if error else 500
+        fault = _Fault(status, error, retry_after, times, after, delay)
         with self._lock:
-            self._faults.setdefault(method, []).append(_Fault(status, error, retry_after, times, after))
+            self._faults.setdefault(method, []).append(fault)
 
     # -- request handling (runs on the server's threads) --
 
-    def handle(self, method: str, params: dict[str, Any], auth: str | None,
-               raw: bytes) -> _Reply:
+    def handle(self, method: str, params: dict[str, Any], auth: str | None, raw: bytes) -> _Reply:
         with self._lock:
             self.calls.append(method)
             fault = self._take_fault(method)
         if fault is not None:
-            return _fault_reply(fault, webhook=method == "webhook")
+            time.sleep(fault.delay)
+        if fault is not None and fault.status is not None:
+            return _fault_reply(fault.status, fault, webhook=method == "webhook")
         if method == "webhook":
             return self._webhook(params)
         if method == "upload":
@@ -206,8 +231,14 @@ class SlackApiStub:
         return cid, "not_in_channel" if cid in self.not_member else None
 
     def _auth_test(self, params: dict[str, Any]) -> _Reply:
-        return _ok(team=self.team, user=self.user, team_id="T000", user_id="U000",
-                   bot_id="B000", url="https://test.slack.com/")
+        return _ok(
+            team=self.team,
+            user=self.user,
+            team_id="T000",
+            user_id="U000",
+            bot_id="B000",
+            url="https://test.slack.com/",
+        )
 
     def _chat_postMessage(self, params: dict[str, Any]) -> _Reply:
         cid, error = self._channel(str(params.get("channel", "")))
@@ -224,11 +255,15 @@ class SlackApiStub:
     def _conversations_list(self, params: dict[str, Any]) -> _Reply:
         start = int(params.get("cursor") or 0)
         size = min(int(params.get("limit") or 100), self.page_size)
-        listed = [{"id": cid, "name": name, "is_member": cid not in self.not_member}
-                  for cid, name in self.channels.items()]
+        listed = [
+            {"id": cid, "name": name, "is_member": cid not in self.not_member}
+            for cid, name in self.channels.items()
+        ]
         more = start + size < len(listed)
-        return _ok(channels=listed[start:start + size],
-                   response_metadata={"next_cursor": str(start + size) if more else ""})
+        return _ok(
+            channels=listed[start : start + size],
+            response_metadata={"next_cursor": str(start + size) if more else ""},
+        )
 
     def _files_getUploadURLExternal(self, params: dict[str, Any]) -> _Reply:
         if not params.get("filename") or not params.get("length"):
@@ -265,8 +300,7 @@ class SlackApiStub:
         if error:
             return _Reply(400, error, {})
         with self._lock:
-            self.posts.append(Post("webhook", params.get("text"), params.get("blocks"),
-                                   None, None))
+            self.posts.append(Post("webhook", params.get("text"), params.get("blocks"), None, None))
         return _Reply(200, "ok", {})
 
 
@@ -278,14 +312,14 @@ def _error(code: str, status: int = 200) -> _Reply:
     return _Reply(status, {"ok": False, "error": code}, {})
 
 
-def _fault_reply(fault: _Fault, *, webhook: bool) -> _Reply:
+def _fault_reply(status: int, fault: _Fault, *, webhook: bool) -> _Reply:
     headers = {}
-    if fault.retry_after is not None or fault.status == 429:
+    if fault.retry_after is not None or status == 429:
         headers["Retry-After"] = str(fault.retry_after or 0)
-    code = fault.error or ("ratelimited" if fault.status == 429 else None)
+    code = fault.error or ("ratelimited" if status == 429 else None)
     if code is None:
-        return _Reply(fault.status, "<html><body>Service Unavailable</body></html>", headers)
-    return _Reply(fault.status, code if webhook else {"ok": False, "error": code}, headers)
+        return _Reply(status, "<html><body>Service Unavailable</body></html>", headers)
+    return _Reply(status, code if webhook else {"ok": False, "error": code}, headers)
 
 
 def _handler_for(stub: SlackApiStub) -> type[BaseHTTPRequestHandler]:
@@ -316,6 +350,10 @@ def _handler_for(stub: SlackApiStub) -> type[BaseHTTPRequestHandler]:
             return {}
 
         def _send(self, reply: _Reply) -> None:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self._write(reply)  # unless the client gave up (a timeout test)
+
+        def _write(self, reply: _Reply) -> None:
             is_json = isinstance(reply.body, dict)
             data = (json.dumps(reply.body) if is_json else str(reply.body)).encode()
             self.send_response(reply.status)
