@@ -34,6 +34,23 @@ SETTINGS_VARS = (
     "REPORTBOT_CLAIM_TIMEOUT",
 )
 DEMO_TODAY = date(2024, 9, 3)
+LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+pytest_plugins = ["tests.fakes.databases", "tests.fakes.usage_api"]
+
+# The PostgreSQL variants use the local server unless told otherwise; they are skipped when it
+# is unreachable, except where REPORTBOT_REQUIRE_POSTGRES=1 (CI), where a skip is a failure.
+os.environ.setdefault("REPORTBOT_TEST_POSTGRES_URL", LOCAL_POSTGRES)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    required = os.environ.get("REPORTBOT_REQUIRE_POSTGRES") == "1"
+    if required and report.skipped and item.get_closest_marker("postgres"):
+        report.outcome = "failed"
+        report.longrepr = f"PostgreSQL is required here but the test was skipped: {report.longrepr}"
 
 
 @pytest.fixture(autouse=True)

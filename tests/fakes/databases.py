@@ -1,9 +1,10 @@
 """Ledger database URLs for tests: a SQLite file, or a fresh PostgreSQL database.
 
 PostgreSQL variants need ``REPORTBOT_TEST_POSTGRES_URL`` (a server URL whose user may
-CREATE DATABASE, e.g. ``postgresql+psycopg://postgres@127.0.0.1:5432/test``) and are
-skipped without it. Each gets its own uniquely named database, dropped afterwards, so
-tests never see each other's rows, even when run concurrently.
+CREATE DATABASE; tests/conftest.py defaults it to the local server) and are skipped when it
+is unset or unreachable (CI turns such a skip into a failure). Each gets its own uniquely
+named database, dropped afterwards, so tests never see each other's rows, even when run
+concurrently.
 
 Parametrize a test over both backends with the ``ledger_url`` fixture, made visible by
 ``pytest_plugins = ["tests.fakes.databases"]`` in the root conftest.py, or build your own::
@@ -51,9 +52,17 @@ def postgres_database() -> Iterator[str]:
     """Yield the URL of a fresh, uniquely named PostgreSQL database; drop it afterwards."""
     server = make_url(postgres_server_url())
     name = f"reportbot_test_{os.getpid()}_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    admin = sa.create_engine(
+        server,
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"connect_timeout": 5},
+    )
     try:
-        _execute(admin, f'CREATE DATABASE "{name}" TEMPLATE template0')
+        try:
+            _execute(admin, f'CREATE DATABASE "{name}" TEMPLATE template0')
+        except sa.exc.OperationalError as exc:
+            pytest.skip(f"PostgreSQL at {server.render_as_string()} is unreachable: {exc.orig}")
         try:
             yield server.set(database=name).render_as_string(hide_password=False)
         finally:
