@@ -21,6 +21,7 @@ import json
 import logging
 import math
 import random
+import ssl
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
@@ -72,7 +73,11 @@ Outcome = httpx.Response | httpx.TransportError
 
 def make_http_client(timeout: httpx.Timeout | float = DEFAULT_TIMEOUT) -> httpx.Client:
     """The HTTP client to read the usage API with: explicit timeouts, redirects not followed."""
-    return httpx.Client(timeout=timeout, headers={"user-agent": f"reportbot/{__version__}"})
+    try:
+        return httpx.Client(timeout=timeout, headers={"user-agent": f"reportbot/{__version__}"})
+    except (ssl.SSLError, OSError) as exc:
+        problem = f"cannot load the trusted certificates (check SSL_CERT_FILE): {exc}"
+        raise ConfigError(problem) from None
 
 
 class UsageClient:

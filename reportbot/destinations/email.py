@@ -95,6 +95,15 @@ def _domain(mailbox: str) -> str:
     return parseaddr(_mailbox(mailbox))[1].rpartition("@")[2]
 
 
+def _default_context() -> ssl.SSLContext:
+    try:
+        return ssl.create_default_context()
+    except (ssl.SSLError, OSError) as exc:
+        raise DeliveryError(
+            f"cannot load the trusted certificates (check SSL_CERT_FILE): {exc}", permanent=True
+        ) from None
+
+
 class SmtpSender:
     """Sends messages through one SMTP server; see ``session()``."""
 
@@ -115,7 +124,7 @@ class SmtpSender:
         self.host, self.port, self.security = host, port, security
         self.username, self._password = username, password
         self.timeout = timeout
-        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.ssl_context = ssl_context or _default_context()
         self.attempts, self.backoff, self.sleep = max(attempts, 1), backoff, sleep
 
     @contextmanager

@@ -20,6 +20,7 @@ import asyncio
 import functools
 import ssl
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
@@ -220,3 +221,9 @@ def _controller_kwargs(mode: Mode, auth: tuple[str, str] | None) -> dict[str, An
         # aiosmtpd only counts STARTTLS as TLS, so implicit TLS (and plain) must opt out.
         kwargs["auth_require_tls"] = mode == "starttls"
     return kwargs
+
+
+def write_test_ca(path: Path) -> Path:
+    """The fake server's CA as a PEM file, for a subprocess's SSL_CERT_FILE."""
+    _test_ca().cert_pem.write_to_path(str(path))
+    return path
