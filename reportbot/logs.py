@@ -28,7 +28,7 @@ class OneLineFormatter(logging.Formatter):
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%Y-%m-%d %H:%M:%S")
 
-    def formatException(self, ei: Any) -> str:  # noqa: N802 (logging's name)
+    def formatException(self, ei: Any) -> str:
         return f"  ({ei[0].__name__}: {ei[1]})"
 
     def format(self, record: logging.LogRecord) -> str:

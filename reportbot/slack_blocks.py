@@ -12,12 +12,15 @@ from typing import Any
 
 from reportbot.render import render, truncate
 from reportbot.report import ApiLine, Report
+from reportbot.slack_limits import (
+    MAX_BLOCKS,
+    MAX_BLOCKS_TEXT_CHARS,
+    MAX_HEADER_CHARS,
+    MAX_SECTION_CHARS,
+)
 
-MAX_BLOCKS = 50
-MAX_SECTION_CHARS = 3000
-MAX_HEADER_CHARS = 150
-# Slack rejects long messages (msg_blocks_too_long) well before 50 full sections.
-MESSAGE_CHAR_BUDGET = 9_000
+# Below MAX_BLOCKS_TEXT_CHARS: the headers of continuation messages add to each page.
+MESSAGE_CHAR_BUDGET = MAX_BLOCKS_TEXT_CHARS - 1_000
 LINES_PER_SECTION = 10
 
 Block = dict[str, Any]

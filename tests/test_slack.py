@@ -12,16 +12,16 @@ from typing import Any
 
 import pytest
 
-from reportbot.destinations.slack import (
+from reportbot.destinations.slack import SlackDestination
+from reportbot.errors import DeliveryError
+from reportbot.slack_limits import (
     MAX_BLOCKS,
     MAX_FIELD_CHARS,
     MAX_HEADER_CHARS,
     MAX_SECTION_CHARS,
     MAX_TEXT_CHARS,
-    SlackDestination,
     validate_message,
 )
-from reportbot.errors import DeliveryError
 from tests.fakes.slack_api import SlackApiStub
 
 TOKEN = "xoxb-1111-2222-secretsecret"

@@ -11,10 +11,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportbot.destinations.slack import validate_message
 from reportbot.periods import parse_period
 from reportbot.report import compute_report
 from reportbot.slack_blocks import slack_messages
+from reportbot.slack_limits import validate_message
 from reportbot.usage import Usage, UsageRow
 from tests.conftest import demo_report
 
