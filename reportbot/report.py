@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, localcontext
+from decimal import Context, Decimal, localcontext
 from typing import Literal
 
 from reportbot.periods import Period
 from reportbot.usage import Usage, UsageRow
 
-log = logging.getLogger(__name__)
 
 ZERO = Decimal(0)
 OTHER_ID = "__other__"
 MOVERS = 5
-EXACT_DIGITS = 80
+EXACT_DIGITS = 80  # sums of Decimals stay exact, not rounded to 28 digits
+RATIO = Context(prec=28)  # shares are ratios: 28 digits are plenty
 
 Trend = Literal["new", "stopped", "up", "down", "flat"]
 
@@ -106,7 +105,7 @@ def compute_report(
     currency: str = "USD",
 ) -> Report:
     """Build a report of ``period`` against ``period.previous()`` from rows covering both."""
-    with localcontext(prec=EXACT_DIGITS):  # sums stay exact, not rounded to 28 digits
+    with localcontext(prec=EXACT_DIGITS):
         return _compute(name, period, usage, timezone, top, credit_price, currency)
 
 
@@ -122,7 +121,6 @@ def _compute(
     previous = period.previous()
     current_sums = _daily_sums(usage.rows, period)
     previous_sums = _daily_sums(usage.rows, previous)
-    check_reported_total(usage, previous.start, period.end)
     days = tuple(period.days())
     total = sum((sum(d.values(), ZERO) for d in current_sums.values()), ZERO)
     lines = _api_lines(current_sums, previous_sums, usage.api_names, days, total)
@@ -147,19 +145,6 @@ def _compute(
         credit_price=credit_price,
         currency=currency,
     )
-
-
-def check_reported_total(usage: Usage, start: date, end: date) -> None:
-    """The API's own total must match its rows; if not, say so and trust the rows."""
-    if usage.reported_total is None:
-        return
-    summed = sum((r.amount for r in usage.rows if start <= r.day <= end), ZERO)
-    if summed != usage.reported_total:
-        log.warning(
-            "the usage API reported a total of %s credits but its rows sum to %s; using the rows",
-            usage.reported_total,
-            summed,
-        )
 
 
 def _daily_sums(rows: Iterable[UsageRow], period: Period) -> dict[str, dict[date, Decimal]]:
@@ -188,11 +173,15 @@ def _api_lines(
                 total=amount,
                 previous=sum(previous.get(api_id, {}).values(), ZERO),
                 daily=tuple(by_day.get(day, ZERO) for day in days),
-                share=amount / total if total else ZERO,
+                share=_share(amount, total),
             )
         )
     lines.sort(key=lambda line: (-line.total, -line.previous, line.name, line.api_id))
     return lines
+
+
+def _share(amount: Decimal, total: Decimal) -> Decimal:
+    return RATIO.divide(amount, total) if total else ZERO
 
 
 def _roll_up(rest: Sequence[ApiLine], days: tuple[date, ...], total: Decimal) -> ApiLine | None:
@@ -205,7 +194,7 @@ def _roll_up(rest: Sequence[ApiLine], days: tuple[date, ...], total: Decimal) ->
         total=amount,
         previous=sum((line.previous for line in rest), ZERO),
         daily=tuple(sum(col, ZERO) for col in zip(*(line.daily for line in rest), strict=True)),
-        share=amount / total if total else ZERO,
+        share=_share(amount, total),
     )
 
 
