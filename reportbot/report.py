@@ -12,7 +12,6 @@ from typing import Literal
 from reportbot.periods import Period
 from reportbot.usage import Usage, UsageRow
 
-
 ZERO = Decimal(0)
 OTHER_ID = "__other__"
 MOVERS = 5
