@@ -48,7 +48,7 @@ def usage_csv(report: Report) -> bytes:
     out = io.StringIO(newline="")
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(HEADER)
-    writer.writerows(_guarded(row) for row in _rows(report))
+    writer.writerows(_rows(report))
     return out.getvalue().encode("utf-8-sig")
 
 
@@ -70,21 +70,19 @@ def unguard(text: str) -> str:
     return text[1:] if text.startswith("'") and text[1:].startswith(GUARDED) else text
 
 
-def _guarded(row: Row) -> Row:
-    kind, period, day, api_id, name, credits = row
-    return kind, period, day, guard(api_id), guard(name), credits
-
-
 def _rows(report: Report) -> Iterator[Row]:
+    """Every row, its text cells guarded (once per API: a period can have 100,000s of rows)."""
     current, previous = _span(report.period), _span(report.previous_period)
+    apis = [(line, guard(line.api_id), guard(line.name)) for line in report.apis]
     for index, day in enumerate(report.days):
-        for line in report.apis:
+        date_text = day.isoformat()
+        for line, api_id, name in apis:
             if amount := line.daily[index]:
-                yield "day", "current", day.isoformat(), line.api_id, line.name, f"{amount:f}"
-    for line in report.apis:
-        yield "api", "current", current, line.api_id, line.name, f"{line.total:f}"
-    for line in report.apis:
-        yield "api", "previous", previous, line.api_id, line.name, f"{line.previous:f}"
+                yield "day", "current", date_text, api_id, name, f"{amount:f}"
+    for line, api_id, name in apis:
+        yield "api", "current", current, api_id, name, f"{line.total:f}"
+    for line, api_id, name in apis:
+        yield "api", "previous", previous, api_id, name, f"{line.previous:f}"
     yield "all", "current", current, "", ALL_APIS, f"{report.total:f}"
     yield "all", "previous", previous, "", ALL_APIS, f"{report.previous_total:f}"
 

@@ -6,10 +6,11 @@ sent or failed after; one destination failing never stops the others.
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
@@ -69,6 +70,22 @@ class RunResult:
         if self.error is not None:
             return self.error.exit_status
         return 1 if any(o.status == "failed" for o in self.outcomes) else 0
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection while a period's rows are parsed and summed.
+
+    That step allocates 100,000s of small acyclic objects, which only make the collector
+    run again and again (a fifth of the time of a large period); it runs once afterwards.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def resolve_period(report: ReportConfig, spec: str | None, now: datetime) -> Period:
@@ -137,6 +154,10 @@ class Runner:
         return result
 
     def build(self, report: ReportConfig, period: Period) -> Report:
+        with paused_gc():
+            return self._build(report, period)
+
+    def _build(self, report: ReportConfig, period: Period) -> Report:
         previous = period.previous()
         usage = self.source_for(report).fetch(
             previous.start,

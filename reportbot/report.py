@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -118,8 +117,7 @@ def _compute(
     currency: str,
 ) -> Report:
     previous = period.previous()
-    current_sums = _daily_sums(usage.rows, period)
-    previous_sums = _daily_sums(usage.rows, previous)
+    current_sums, previous_sums = _daily_sums(usage.rows, period, previous)
     days = tuple(period.days())
     total = sum((sum(d.values(), ZERO) for d in current_sums.values()), ZERO)
     lines = _api_lines(current_sums, previous_sums, usage.api_names, days, total)
@@ -146,17 +144,31 @@ def _compute(
     )
 
 
-def _daily_sums(rows: Iterable[UsageRow], period: Period) -> dict[str, dict[date, Decimal]]:
-    sums: dict[str, dict[date, Decimal]] = defaultdict(lambda: defaultdict(lambda: ZERO))
-    for row in rows:
-        if period.start <= row.day <= period.end:
-            sums[row.api_id][row.day] += row.amount
+Sums = dict[str, dict[date, Decimal]]
+
+
+def _daily_sums(rows: Iterable[UsageRow], current: Period, previous: Period) -> tuple[Sums, Sums]:
+    """Per API, per day, for both periods in one pass (the hot loop of a large period)."""
+    sums: tuple[Sums, Sums] = ({}, {})
+    bounds = ((current.start, current.end), (previous.start, previous.end))
+    (c_start, c_end), (p_start, p_end) = bounds
+    for day, api_id, amount in rows:
+        if c_start <= day <= c_end:
+            target = sums[0]
+        elif p_start <= day <= p_end:
+            target = sums[1]
+        else:
+            continue
+        by_day = target.get(api_id)
+        if by_day is None:
+            by_day = target[api_id] = {}
+        by_day[day] = by_day.get(day, ZERO) + amount
     return sums
 
 
 def _api_lines(
-    current: dict[str, dict[date, Decimal]],
-    previous: dict[str, dict[date, Decimal]],
+    current: Sums,
+    previous: Sums,
     names: dict[str, str],
     days: tuple[date, ...],
     total: Decimal,
@@ -203,7 +215,9 @@ def _movers(lines: Sequence[ApiLine]) -> list[ApiLine]:
     return moved[:MOVERS]
 
 
-def _column_totals(
-    sums: dict[str, dict[date, Decimal]], days: tuple[date, ...]
-) -> tuple[Decimal, ...]:
-    return tuple(sum((by_day.get(day, ZERO) for by_day in sums.values()), ZERO) for day in days)
+def _column_totals(sums: Sums, days: tuple[date, ...]) -> tuple[Decimal, ...]:
+    totals = dict.fromkeys(days, ZERO)
+    for by_day in sums.values():
+        for day, amount in by_day.items():
+            totals[day] += amount
+    return tuple(totals.values())

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 
-@dataclass(frozen=True, slots=True)
-class UsageRow:
-    """Credits one API spent on one local day."""
+class UsageRow(NamedTuple):
+    """Credits one API spent on one local day (a tuple: a period has 100,000s of them)."""
 
     day: date
     api_id: str

@@ -1,0 +1,186 @@
+"""reportbot's performance figures (DESIGN §7), printed as ratios against a baseline.
+
+    python benchmarks/run.py            # all
+    python benchmarks/run.py startup    # one of: startup, report, scale, worker
+
+Each figure is the median of several runs; the target is printed beside it. These are not
+tests: a noisy machine moves them, so they report instead of failing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.usage_api import UsageApiServer, encode_json  # noqa: E402
+
+PYTHON = sys.executable
+
+
+def median_seconds(action: Callable[[], object], runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def command(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
+) -> Callable[[], object]:
+    full_env = {**os.environ, **(env or {})}
+    return lambda: subprocess.run(args, check=True, capture_output=True, env=full_env, cwd=cwd)
+
+
+def report_line(name: str, ratio: float, target: float, detail: str) -> None:
+    verdict = "ok" if ratio <= target else "OVER"
+    print(f"{name:<10} {ratio:6.2f}x  (target ≤ {target:g}x, {verdict})  {detail}")
+
+
+def bench_startup() -> None:
+    baseline = median_seconds(command(PYTHON, "-c", "pass"), 21)
+    helped = median_seconds(command(PYTHON, "-m", "reportbot", "--help"), 21)
+    report_line(
+        "startup",
+        helped / baseline,
+        6,
+        f"--help {helped * 1000:.0f} ms vs python -c pass {baseline * 1000:.0f} ms",
+    )
+
+
+NAIVE = """
+import sys, httpx
+from collections import defaultdict
+r = httpx.get(sys.argv[1] + "/api/v1/usage/apis/aggregate/",
+              params={"created_at_from": "2024-08-04T22:00:00Z", "created_at_to": "2024-08-18T21:59:59Z",
+                      "timezone": "Europe/Berlin"},
+              headers={"authorization": "Bearer t"})
+totals = defaultdict(float)
+for row in r.json()["items"]:
+    totals[row["api_id"]] += float(row["amount"])
+for api, total in sorted(totals.items(), key=lambda kv: -kv[1]):
+    print(api, round(total, 2))
+"""
+
+
+def bench_report() -> None:
+    rows = [
+        {
+            "date": (date(2024, 8, 5) + timedelta(days=d)).isoformat(),
+            "api_id": f"api-{a}",
+            "amount": "12.5",
+        }
+        for d in range(14)
+        for a in range(12)
+    ]
+    with tempfile.TemporaryDirectory() as folder, UsageApiServer() as api:
+        api.serve_rows(rows)
+        Path(folder, "reportbot.toml").write_text(
+            '[[reports]]\nname = "weekly"\ntimezone = "Europe/Berlin"\nslack = ["#x"]\n',
+            encoding="utf-8",
+        )
+        naive_script = Path(folder, "naive.py")
+        naive_script.write_text(NAIVE, encoding="utf-8")
+        naive = median_seconds(command(PYTHON, str(naive_script), api.url), 11)
+        env = {"ACEDATA_TOKEN": "platform-v1-bench", "ACEDATA_BASE_URL": api.url}
+        ours = median_seconds(
+            command(
+                PYTHON,
+                "-m",
+                "reportbot",
+                "run",
+                "weekly",
+                "--period",
+                "2024-W33",
+                "--dry-run",
+                env=env,
+                cwd=Path(folder),
+            ),
+            11,
+        )
+    report_line(
+        "report",
+        ours / naive,
+        3,
+        f"run --dry-run {ours * 1000:.0f} ms vs naive script {naive * 1000:.0f} ms",
+    )
+
+
+def bench_scale() -> None:
+    from reportbot.acedata import parse_usage
+    from reportbot.csv_export import usage_csv
+    from reportbot.delivery import paused_gc
+    from reportbot.periods import parse_period
+    from reportbot.render import render_text
+    from reportbot.report import compute_report
+    from reportbot.slack_blocks import slack_messages
+
+    period = parse_period("2024-08", date(2024, 9, 3))
+    days = [period.previous().start + timedelta(days=i) for i in range(62)]
+    rows = [
+        {
+            "date": day.isoformat(),
+            "api_id": f"api-{a:04d}",
+            "amount": Decimal(f"{(a * 7 + i) % 997}.{a % 1000:03d}"),
+        }
+        for i, day in enumerate(days)
+        for a in range(2000)
+    ]
+    body = encode_json(
+        {
+            "items": rows,
+            "total": sum((r["amount"] for r in rows), Decimal(0)),
+            "apis": {f"api-{a:04d}": {"title": f"API {a}"} for a in range(2000)},
+        }
+    )
+
+    def pipeline() -> None:
+        with paused_gc():  # as Runner.build does
+            usage = parse_usage(body, period.previous().start, period.end)
+            report = compute_report("scale", period, usage, top=10)
+        render_text(report)
+        slack_messages(report)
+        usage_csv(report)
+
+    pipeline()  # warm caches (templates compiled once per process, as in real runs)
+    baseline = median_seconds(lambda: json.loads(body), 5)
+    ours = median_seconds(pipeline, 5)
+    report_line(
+        "scale",
+        ours / baseline,
+        5,
+        f"{len(rows):,} rows: parse+compute+render {ours * 1000:.0f} ms vs json.loads {baseline * 1000:.0f} ms",
+    )
+
+
+def bench_worker() -> None:
+    script = ROOT / "benchmarks" / "worker_memory.py"
+    if not script.exists():
+        print("worker     (skipped: benchmarks/worker_memory.py not present)")
+        return
+    subprocess.run([PYTHON, str(script)], check=True)
+
+
+BENCHES = {
+    "startup": bench_startup,
+    "report": bench_report,
+    "scale": bench_scale,
+    "worker": bench_worker,
+}
+
+if __name__ == "__main__":
+    for name in sys.argv[1:] or list(BENCHES):
+        BENCHES[name]()
