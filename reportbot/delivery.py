@@ -242,12 +242,16 @@ class Senders:
 
     def _send_slack(self, channel: str) -> str:
         ts = self.slack.post(channel, self.slack_messages)
-        if self.report.chart and channel != "webhook":
-            from reportbot.charts import daily_chart
-
+        if not self.report.chart or channel == "webhook":
+            return ts
+        try:
             self.slack.upload_chart(
-                channel, daily_chart(self.built), f"{self.stem}.png", self.built.period.label
+                channel, self.chart, f"{self.stem}.png", self.built.period.label
             )
+        except DeliveryError as exc:
+            # The report itself arrived: retrying would post it twice. Say so, keep it sent.
+            log.warning("%s %s: the chart was not uploaded: %s", self.report.name, channel, exc)
+            return f"{ts} (chart not uploaded: {exc})"
         return ts
 
     def _send_email(self, address: str) -> str:
@@ -289,6 +293,12 @@ class Senders:
         from reportbot.slack_blocks import slack_messages
 
         return slack_messages(self.built, self.settings.templates)
+
+    @cached_property
+    def chart(self) -> bytes:
+        from reportbot.charts import daily_chart
+
+        return daily_chart(self.built)
 
     @cached_property
     def email(self) -> RenderedEmail:

@@ -212,3 +212,25 @@ def test_demo_shows_a_real_report_without_credentials(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "Total" in result.stdout and "Midjourney Imagine" in result.stdout
     assert "Stopped: Pika Videos" in result.stdout
+
+
+def test_a_chart_is_uploaded_to_each_channel_after_the_digest(world: World) -> None:
+    (world.folder / "reportbot.toml").write_text(CONFIG + "chart = true\n", encoding="utf-8")
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert [u.channel for u in world.slack.uploads] == ["C0123456789", "C0000000002"]
+    assert world.slack.uploads[0].data.startswith(b"\x89PNG\r\n\x1a\n")
+    assert world.slack.uploads[0].filename == "weekly-digest-2024-W33.png"
+
+
+def test_a_chart_that_cannot_be_uploaded_leaves_the_digest_sent_and_says_why(world: World) -> None:
+    (world.folder / "reportbot.toml").write_text(CONFIG + "chart = true\n", encoding="utf-8")
+    world.slack.fail_next("files.getUploadURLExternal", error="missing_scope", times=2)
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert "chart not uploaded" in result.stdout
+    assert "files:write" in result.stderr
+    assert len(world.slack.posts) == 2
+    assert world.slack.uploads == []
+    again = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert len(world.slack.posts) == 2, again.stdout
