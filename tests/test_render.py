@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import os
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from reportbot.errors import ConfigError
+from reportbot.periods import parse_period
+from reportbot.render import credits, mrkdwn, oneline, pct, render_text, signed
+from reportbot.report import compute_report
+from reportbot.slack_blocks import slack_messages
+from reportbot.usage import Usage, UsageRow
+from tests.conftest import demo_report
+
+GOLDEN = Path(__file__).parent / "golden" / "text"
+
+
+def test_the_terminal_report_matches_its_golden_file() -> None:
+    rendered = render_text(demo_report())
+    golden = GOLDEN / "weekly-digest.txt"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(rendered, encoding="utf-8")
+    assert rendered == golden.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (credits(Decimal("1234567.891")), "1,234,567.89"),
+        (credits(Decimal("0")), "0.00"),
+        (signed(Decimal("12.3")), "+12.30"),
+        (signed(Decimal("-1000")), "-1,000.00"),
+        (pct(Decimal("12.345")), "+12.3%"),
+        (pct(Decimal("-0.04")), "-0.0%"),
+        (pct(None), "new"),
+        (oneline("a\nb\r\n\tc\u2028d"), "a b c d"),
+        (mrkdwn("<!here> & <@U1>"), "&lt;!here&gt; &amp; &lt;@U1&gt;"),
+    ],
+)
+def test_numbers_and_text_are_formatted_for_people(value: str, expected: str) -> None:
+    assert value == expected
+
+
+def test_hostile_api_names_stay_on_one_line_in_the_terminal_report() -> None:
+    period = parse_period("2024-W33", date(2024, 8, 20))
+    names = {"a": "evil\nTotal        0.00 credits\x1b[2J", "b": "🚀 rocket"}
+    rows = (
+        UsageRow(period.start, "a", Decimal(5)),
+        UsageRow(period.start + timedelta(1), "b", Decimal(3)),
+    )
+    text = render_text(compute_report("r", period, Usage(rows, names)))
+    assert "\x1b" not in text
+    assert "evil Total        0.00 credits" in text
+    assert "🚀 rocket" in text
+    assert [line for line in text.splitlines() if line.startswith("Total")] == [
+        "Total        8.00 credits"
+    ]
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_a_template_in_the_override_folder_replaces_only_its_namesake(tmp_path: Path) -> None:
+    write(tmp_path, "slack/header.txt.j2", "Spend {{ r.period.key }} for {{ r.name }}")
+    messages = slack_messages(demo_report(), tmp_path)
+    assert messages[0]["blocks"][0]["text"]["text"] == "Spend 2024-W35 for weekly-digest"
+    assert "*Total:*" in messages[0]["blocks"][1]["text"]["text"]  # the built-in summary
+
+
+def test_slack_overrides_escape_their_data_too(tmp_path: Path) -> None:
+    write(tmp_path, "slack/summary.md.j2", "*Top:* {{ r.top[0].name }} {{ '<!channel>' }}")
+    report = demo_report()
+    summary = slack_messages(report, tmp_path)[0]["blocks"][1]["text"]["text"]
+    assert summary == "*Top:* Midjourney Imagine &lt;!channel&gt;"
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("{{ r.totl }}", "template text/report.txt.j2"),
+        ("{% if %}", "template text/report.txt.j2 line 1"),
+        ("{{ r.total|nosuchfilter }}", "nosuchfilter"),
+    ],
+)
+def test_a_broken_override_is_a_one_line_config_error(
+    tmp_path: Path, template: str, says: str
+) -> None:
+    write(tmp_path, "text/report.txt.j2", template)
+    with pytest.raises(ConfigError) as raised:
+        render_text(demo_report(), tmp_path)
+    assert says in str(raised.value)
+    assert "\n" not in str(raised.value)
