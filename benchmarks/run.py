@@ -64,9 +64,9 @@ def bench_startup() -> None:
 NAIVE = """
 import sys, httpx
 from collections import defaultdict
-r = httpx.get(sys.argv[1] + "/api/v1/usage/apis/aggregate/",
-              params={"created_at_from": "2024-08-04T22:00:00Z", "created_at_to": "2024-08-18T21:59:59Z",
-                      "timezone": "Europe/Berlin"},
+params = {"created_at_from": "2024-08-04T22:00:00Z",
+          "created_at_to": "2024-08-18T21:59:59Z", "timezone": "Europe/Berlin"}
+r = httpx.get(sys.argv[1] + "/api/v1/usage/apis/aggregate/", params=params,
               headers={"authorization": "Bearer t"})
 totals = defaultdict(float)
 for row in r.json()["items"]:
@@ -162,7 +162,8 @@ def bench_scale() -> None:
         "scale",
         ours / baseline,
         5,
-        f"{len(rows):,} rows: parse+compute+render {ours * 1000:.0f} ms vs json.loads {baseline * 1000:.0f} ms",
+        f"{len(rows):,} rows: parse+compute+render {ours * 1000:.0f} ms"
+        f" vs json.loads {baseline * 1000:.0f} ms",
     )
 
 

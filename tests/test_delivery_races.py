@@ -154,7 +154,7 @@ def test_a_process_killed_between_claim_and_mark_leaves_a_row_a_later_run_comple
 
     time.sleep(1.2)  # let the claim go stale (REPORTBOT_CLAIM_TIMEOUT=1)
     later = reportbot(tmp_path, env, "run", "weekly-digest", "--period", "2024-W10")
-    out, err = later.communicate(timeout=120)
+    _, err = later.communicate(timeout=120)
     assert later.returncode == 0, err
     assert [row[:2] for row in ledger_rows(ledger_url)] == [
         ("slack:#one", "sent"),
