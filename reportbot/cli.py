@@ -8,23 +8,30 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    from reportbot.config import Config
+    from datetime import datetime
+
+    from reportbot.config import Config, ReportConfig
     from reportbot.delivery import RunResult
+    from reportbot.ledger import Ledger
 
 PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
 OUT_HELP = "Also write every output (report.txt, slack.json, email.html/.txt, CSV, PNG) here."
 
 
 class Context:
-    def __init__(self, config_path: Path | None, verbose: bool) -> None:
+    def __init__(self, config_path: Path | None, verbose: bool, log_format: str = "text") -> None:
         self.config_path = config_path
         self.verbose = verbose
+        self.log_format = log_format
 
     def config(self) -> Config:
         from reportbot.config import load_config
@@ -53,7 +60,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
     from reportbot.logs import setup_logging
 
     setup_logging(logging.DEBUG if verbose else logging.WARNING, log_format, traceback=verbose)
-    ctx.obj = Context(config_path, verbose)
+    ctx.obj = Context(config_path, verbose, log_format)
 
 
 @cli.command()
@@ -111,6 +118,166 @@ def demo(period: str, show_slack: bool, out: Path | None) -> None:
     with open_runner(config, with_ledger=False) as runner:
         result = runner.run(report, period=period, dry_run=True)
     _finish(config, [result], out=out, show_slack=show_slack)
+
+
+@cli.command()
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=25.0,
+    show_default=True,
+    help="Seconds a delivery in flight may take to finish after SIGTERM.",
+)
+@click.pass_obj
+def serve(obj: Context, grace: float) -> None:
+    """Run every report on its schedule: catch up on start, retry failures, stop on SIGTERM.
+
+    Example: reportbot --log-format json serve
+    """
+    from reportbot.config import missing_credentials
+    from reportbot.errors import ConfigError
+    from reportbot.scheduler import LogSetup
+    from reportbot.scheduler import serve as serve_reports
+
+    config = obj.config()
+    if problems := missing_credentials(config, config.reports.values(), fetch_only=False):
+        raise ConfigError(*problems)
+    logs = LogSetup(logging.DEBUG if obj.verbose else logging.INFO, obj.log_format, obj.verbose)
+    logging.getLogger().setLevel(logs.level)
+    if not obj.verbose:  # our listener logs job errors, misses and overlaps in one line each
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
+        logging.getLogger("apscheduler.executors").setLevel(logging.CRITICAL)
+    serve_reports(config, logs, grace=grace)
+
+
+@cli.command("list")
+@click.pass_obj
+def list_reports(obj: Context) -> None:
+    """Show each report: schedule, next run in its time zone, last delivery.
+
+    Example: reportbot list
+    """
+    from reportbot.app import utc_now
+
+    config = obj.config()
+    now = utc_now()
+    with _existing_ledger(config.settings.database_url) as ledger:
+        for report in config.reports.values():
+            click.echo(f"{report.name}  ({report.period})")
+            for label, value in _report_facts(report, ledger, now).items():
+                click.echo(f"  {label:<10} {value}")
+
+
+@cli.command()
+@click.pass_obj
+def check(obj: Context) -> None:
+    """Validate the configuration and try every credential it names.
+
+    Prints one line per check; exits 1 if any fails.
+
+    Example: reportbot check
+    """
+    from reportbot.checks import run_checks
+    from reportbot.config import missing_credentials
+    from reportbot.errors import ConfigError
+
+    config = obj.config()
+    if problems := missing_credentials(config, config.reports.values(), fetch_only=False):
+        raise ConfigError(*problems)
+    failed = 0
+    for result in run_checks(config):
+        click.echo(result.line())
+        failed += result.failed
+    if failed:
+        click.echo(f"reportbot: {failed} check{'s' if failed > 1 else ''} failed", err=True)
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("name", required=False)
+@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
+@click.pass_obj
+def history(obj: Context, name: str | None, limit: int) -> None:
+    """Show the delivery ledger, newest first (times in UTC).
+
+    Example: reportbot history weekly-digest --limit 50
+    """
+    from reportbot.config import load_settings
+
+    with _existing_ledger(load_settings().database_url) as ledger:
+        rows = ledger.history(name, limit=limit) if ledger else []
+    if not rows:
+        click.echo(f"no deliveries recorded{f' for {name}' if name else ''} yet")
+        return
+    table = [HISTORY_COLUMNS] + [
+        (
+            r.report,
+            r.period,
+            r.destination,
+            r.status,
+            str(r.attempts),
+            f"{r.updated_at:%Y-%m-%d %H:%M}",
+            _one_line(r.last_error or "", ERROR_WIDTH),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(HISTORY_COLUMNS))]
+    for row in table:
+        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+
+
+HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
+ERROR_WIDTH = 72
+
+
+@contextmanager
+def _existing_ledger(url: str) -> Iterator[Ledger | None]:
+    """The ledger, or None when its SQLite file does not exist (it is not created)."""
+    from reportbot.checks import sqlite_path
+    from reportbot.ledger import Ledger
+
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        yield None
+        return
+    with Ledger(url) as ledger:
+        yield ledger
+
+
+def _report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
+    from reportbot.cron import DEFAULT_SCHEDULES, describe
+    from reportbot.delivery import resolve_period
+    from reportbot.scheduler import is_due, local_time, next_run
+
+    fire = next_run(report, now)
+    latest = resolve_period(report, None, now)
+    owed = "" if is_due(report, latest, now) else " (not due yet)"
+    status = ledger.status(report.name, latest.key) if ledger else {}
+    last = ledger.last_delivery(report.name) if ledger else None
+    expression = report.schedule or DEFAULT_SCHEDULES[report.period]
+    return {
+        "schedule": f"{describe(report.cron)} ({expression}), {report.timezone}",
+        "next run": local_time(fire, report.zone) if fire else "never",
+        "sends to": ", ".join(report.destinations),
+        "latest": f"{latest.key}{owed}: {_sent_summary(report.destinations, status)}",
+        "last sent": (
+            f"{last.period} to {last.destination}, {local_time(last.updated_at, report.zone)}"
+            if last
+            else "never"
+            if ledger
+            else "never (no ledger yet)"
+        ),
+    }
+
+
+def _sent_summary(destinations: tuple[str, ...], status: dict[str, str]) -> str:
+    counts = Counter(status.get(d, "not sent") for d in destinations)
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def _finish(
