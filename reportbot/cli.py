@@ -247,7 +247,7 @@ def _existing_ledger(url: str) -> Iterator[Ledger | None]:
 def _report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
     from reportbot.cron import DEFAULT_SCHEDULES, describe
     from reportbot.delivery import resolve_period
-    from reportbot.scheduler import is_due, local_time, next_run
+    from reportbot.triggers import is_due, local_time, next_run
 
     fire = next_run(report, now)
     latest = resolve_period(report, None, now)

@@ -53,7 +53,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta
 from types import FrameType
 from typing import Any
 
@@ -67,7 +67,6 @@ from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from reportbot.app import open_runner, source_factory, utc_now
 from reportbot.config import Config, ReportConfig
@@ -76,63 +75,16 @@ from reportbot.delivery import Runner, RunResult, resolve_period
 from reportbot.errors import ReportbotError
 from reportbot.ledger import Ledger, mask_database_url
 from reportbot.logs import setup_logging
-from reportbot.periods import Period, local_midnight_utc
+from reportbot.periods import Period
+from reportbot.triggers import is_due, local_time, next_run, report_trigger, retry_delay
 
 log = logging.getLogger(__name__)
 
 JOB_DEFAULTS = {"misfire_grace_time": 3600, "coalesce": True, "max_instances": 1}
 WORKER_THREADS = 4
 SHUTDOWN_GRACE = 25.0
-RETRY_FIRST = timedelta(minutes=5)
-RETRY_MAX = timedelta(hours=6)
 Clock = Callable[[], datetime]
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no locks
-
-
-class LocalCronTrigger(CronTrigger):  # type: ignore[misc]
-    """A CronTrigger that fires once per local wall time, also when the clocks go back."""
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        while fire is not None and _repeated_wall_time(fire):
-            fire = super().get_next_fire_time(fire, fire)
-        return fire
-
-
-def _repeated_wall_time(moment: datetime) -> bool:
-    """The second occurrence of a local time that an autumn change makes happen twice."""
-    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
-
-
-def report_trigger(report: ReportConfig) -> LocalCronTrigger:
-    return LocalCronTrigger(**report.cron.trigger_fields(), timezone=report.zone)
-
-
-def next_run(report: ReportConfig, now: datetime) -> datetime | None:
-    """The report's next scheduled run after ``now``, in its zone."""
-    fire: datetime | None = report_trigger(report).get_next_fire_time(
-        None, now.astimezone(report.zone)
-    )
-    # Through UTC: a time in a spring gap comes back as the skipped wall time (02:30 CET).
-    return fire.astimezone(UTC).astimezone(report.zone) if fire else None
-
-
-def is_due(report: ReportConfig, period: Period, now: datetime) -> bool:
-    """Whether the report's schedule has fired since ``period`` ended (so it is owed)."""
-    closed = local_midnight_utc(period.end + timedelta(days=1), report.zone)
-    first = next_run(report, closed)
-    return first is not None and first.astimezone(UTC) <= now.astimezone(UTC)
-
-
-def retry_delay(failed_runs: int) -> timedelta:
-    """5, 10, 20, 40 ... minutes after the 1st, 2nd, 3rd, 4th ... failed run; at most 6 h."""
-    return min(RETRY_FIRST * (1 << min(max(failed_runs, 1) - 1, 16)), RETRY_MAX)
-
-
-def local_time(moment: datetime, zone: tzinfo) -> str:
-    return f"{moment.astimezone(UTC).astimezone(zone):%a %Y-%m-%d %H:%M %Z}"
 
 
 @dataclass(frozen=True)

@@ -29,16 +29,8 @@ from apscheduler.triggers.cron import CronTrigger
 from reportbot.config import Config, ReportConfig, Settings, parse_reports
 from reportbot.ledger import Ledger
 from reportbot.periods import latest_complete
-from reportbot.scheduler import (
-    JOB_DEFAULTS,
-    Retry,
-    Service,
-    Worker,
-    is_due,
-    next_run,
-    report_trigger,
-    retry_delay,
-)
+from reportbot.scheduler import JOB_DEFAULTS, Retry, Service, Worker
+from reportbot.triggers import is_due, next_run, report_trigger, retry_delay
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
 
