@@ -1,0 +1,72 @@
+"""`reportbot serve`'s resident memory: idle, and after a burst of report runs (DESIGN §7).
+
+Starts the real worker with six demo-account reports that are all due, so its catch-up runs
+each of them once (charts included), then reads the worker's RSS from /proc.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.fakes.slack_api import SlackApiStub  # noqa: E402
+
+REPORTS = 6
+TARGET_MB = 80
+
+
+def resident_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS")
+
+
+def config(count: int) -> str:
+    table = '[[reports]]\nname = "r{n}"\nperiod = "day"\nsource = "demo"\nchart = true\n'
+    return "\n".join(table.format(n=n) + 'slack = ["C0123456789"]\n' for n in range(count))
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as folder, SlackApiStub(token="xoxb-bench") as slack:
+        Path(folder, "reportbot.toml").write_text(config(REPORTS), encoding="utf-8")
+        env = {
+            **os.environ,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_API_URL": slack.url,
+            "REPORTBOT_DATABASE_URL": f"sqlite:///{folder}/ledger.db",
+        }
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "reportbot", "serve"],
+            cwd=folder,
+            env=env,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            time.sleep(1.5)
+            idle = resident_mb(worker.pid)
+            deadline = time.monotonic() + 300
+            while len(slack.uploads) < REPORTS and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)
+            after = resident_mb(worker.pid)
+        finally:
+            worker.terminate()
+            worker.wait(timeout=60)
+    verdict = "ok" if after < TARGET_MB else "OVER"
+    print(
+        f"worker     {after:6.1f} MB  (target < {TARGET_MB} MB, {verdict})  "
+        f"idle {idle:.1f} MB, after {len(slack.uploads)} runs {after:.1f} MB "
+        f"(growth {after - idle:+.1f} MB)"
+    )
+
+
+if __name__ == "__main__":
+    main()
