@@ -205,8 +205,10 @@ class Runner:
             report.name, period.key, period.start, period.end, destination, force=force
         )
         if claim is None:
-            log.info("%s %s %s: already sent (or being sent)", report.name, period.key, destination)
-            return Outcome(destination, "skipped", "already sent")
+            sent = self.ledger.status(report.name, period.key).get(destination) == "sent"
+            why = "already sent" if sent else "being sent by another process"
+            log.info("%s %s %s: %s", report.name, period.key, destination, why)
+            return Outcome(destination, "skipped", why)
         try:
             receipt = senders.send(destination)
         except DeliveryError as exc:
