@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from reportbot.app import utc_now
 from reportbot.config import Config, ReportConfig, Settings
+from reportbot.delivery import UsageSource, fetch_usage
 from reportbot.errors import DeliveryError, ReportbotError
 from reportbot.periods import latest_complete
 
@@ -122,16 +123,9 @@ def usage_checks(
                 yield Check("failed", what, str(exc))
 
 
-def _fetch_yesterday(client: Any, report: ReportConfig, now: datetime) -> str:
+def _fetch_yesterday(client: UsageSource, report: ReportConfig, now: datetime) -> str:
     day = latest_complete("day", now.astimezone(report.zone).date())
-    usage = client.fetch(
-        day.start,
-        day.end,
-        report.zone,
-        application_id=report.application_id,
-        api_ids=report.api_ids,
-        user_id=report.user_id,
-    )
+    usage = fetch_usage(client, report, day.start, day.end)
     return f"token accepted; {len(usage.rows)} usage rows for {day.key}"
 
 

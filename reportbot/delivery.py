@@ -72,6 +72,18 @@ class RunResult:
         return 1 if any(o.status == "failed" for o in self.outcomes) else 0
 
 
+def fetch_usage(source: UsageSource, report: ReportConfig, start: date, end: date) -> Usage:
+    """The report's usage of local days ``start..end``, with its filters."""
+    return source.fetch(
+        start,
+        end,
+        report.zone,
+        application_id=report.application_id,
+        api_ids=report.api_ids,
+        user_id=report.user_id,
+    )
+
+
 @contextmanager
 def paused_gc() -> Iterator[None]:
     """No cyclic garbage collection while a period's rows are parsed and summed.
@@ -158,15 +170,7 @@ class Runner:
             return self._build(report, period)
 
     def _build(self, report: ReportConfig, period: Period) -> Report:
-        previous = period.previous()
-        usage = self.source_for(report).fetch(
-            previous.start,
-            period.end,
-            report.zone,
-            application_id=report.application_id,
-            api_ids=report.api_ids,
-            user_id=report.user_id,
-        )
+        usage = fetch_usage(self.source_for(report), report, period.previous().start, period.end)
         return compute_report(
             report.name,
             period,
