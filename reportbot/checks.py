@@ -64,7 +64,7 @@ def run_checks(config: Config, *, now: Callable[[], datetime] = utc_now) -> Iter
 
 
 def ledger_check(url: str) -> Check:
-    from reportbot.ledger import Ledger, mask_database_url
+    from reportbot.ledger import Ledger, mask_database_url, sqlite_path
 
     shown = mask_database_url(url)
     try:
@@ -76,16 +76,6 @@ def ledger_check(url: str) -> Check:
     except ReportbotError as exc:
         return Check("failed", "ledger", str(exc))
     return Check("ok", "ledger", f"{shown}: opened, schema up to date")
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The file of a SQLite ledger URL, or None for a server database."""
-    from sqlalchemy.engine import make_url
-
-    from reportbot.ledger import normalize_database_url
-
-    parsed = make_url(normalize_database_url(url))
-    return Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
 
 
 def _new_sqlite_file(shown: str, path: Path) -> Check:

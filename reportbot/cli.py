@@ -8,20 +8,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 if TYPE_CHECKING:
-    from datetime import datetime
-
-    from reportbot.config import Config, ReportConfig
+    from reportbot.config import Config
     from reportbot.delivery import RunResult
-    from reportbot.ledger import Ledger
 
 PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
 OUT_HELP = "Also write every output (report.txt, slack.json, email.html/.txt, CSV, PNG) here."
@@ -158,13 +152,14 @@ def list_reports(obj: Context) -> None:
     Example: reportbot list
     """
     from reportbot.app import utc_now
+    from reportbot.views import existing_ledger, report_facts
 
     config = obj.config()
     now = utc_now()
-    with _existing_ledger(config.settings.database_url) as ledger:
+    with existing_ledger(config.settings.database_url) as ledger:
         for report in config.reports.values():
             click.echo(f"{report.name}  ({report.period})")
-            for label, value in _report_facts(report, ledger, now).items():
+            for label, value in report_facts(report, ledger, now).items():
                 click.echo(f"  {label:<10} {value}")
 
 
@@ -203,81 +198,15 @@ def history(obj: Context, name: str | None, limit: int) -> None:
     Example: reportbot history weekly-digest --limit 50
     """
     from reportbot.config import load_settings
+    from reportbot.views import existing_ledger, history_lines
 
-    with _existing_ledger(load_settings().database_url) as ledger:
+    with existing_ledger(load_settings().database_url) as ledger:
         rows = ledger.history(name, limit=limit) if ledger else []
     if not rows:
         click.echo(f"no deliveries recorded{f' for {name}' if name else ''} yet")
         return
-    table = [HISTORY_COLUMNS] + [
-        (
-            r.report,
-            r.period,
-            r.destination,
-            r.status,
-            str(r.attempts),
-            f"{r.updated_at:%Y-%m-%d %H:%M}",
-            _one_line(r.last_error or "", ERROR_WIDTH),
-        )
-        for r in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(len(HISTORY_COLUMNS))]
-    for row in table:
-        click.echo("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
-
-
-HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
-ERROR_WIDTH = 72
-
-
-@contextmanager
-def _existing_ledger(url: str) -> Iterator[Ledger | None]:
-    """The ledger, or None when its SQLite file does not exist (it is not created)."""
-    from reportbot.checks import sqlite_path
-    from reportbot.ledger import Ledger
-
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        yield None
-        return
-    with Ledger(url) as ledger:
-        yield ledger
-
-
-def _report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
-    from reportbot.cron import DEFAULT_SCHEDULES, describe
-    from reportbot.delivery import resolve_period
-    from reportbot.triggers import is_due, local_time, next_run
-
-    fire = next_run(report, now)
-    latest = resolve_period(report, None, now)
-    owed = "" if is_due(report, latest, now) else " (not due yet)"
-    status = ledger.status(report.name, latest.key) if ledger else {}
-    last = ledger.last_delivery(report.name) if ledger else None
-    expression = report.schedule or DEFAULT_SCHEDULES[report.period]
-    return {
-        "schedule": f"{describe(report.cron)} ({expression}), {report.timezone}",
-        "next run": local_time(fire, report.zone) if fire else "never",
-        "sends to": ", ".join(report.destinations),
-        "latest": f"{latest.key}{owed}: {_sent_summary(report.destinations, status)}",
-        "last sent": (
-            f"{last.period} to {last.destination}, {local_time(last.updated_at, report.zone)}"
-            if last
-            else "never"
-            if ledger
-            else "never (no ledger yet)"
-        ),
-    }
-
-
-def _sent_summary(destinations: tuple[str, ...], status: dict[str, str]) -> str:
-    counts = Counter(status.get(d, "not sent") for d in destinations)
-    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-
-
-def _one_line(text: str, width: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
+    for line in history_lines(rows):
+        click.echo(line)
 
 
 def _finish(

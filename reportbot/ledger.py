@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Self
 
 import sqlalchemy as sa
@@ -196,6 +197,12 @@ def mask_database_url(url: str) -> str:
     else:
         masked = parsed.render_as_string(hide_password=True)
     return _PASSWORD_IN_QUERY.sub(r"\1***", masked)
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ledger URL, or None for a server database."""
+    parsed = make_url(normalize_database_url(url))
+    return Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
 
 
 def normalize_database_url(url: str) -> str:

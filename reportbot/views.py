@@ -1,0 +1,80 @@
+"""What ``reportbot list`` and ``reportbot history`` show, as text lines."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+
+from reportbot.config import ReportConfig
+from reportbot.cron import DEFAULT_SCHEDULES, describe
+from reportbot.delivery import resolve_period
+from reportbot.ledger import Delivery, Ledger, sqlite_path
+from reportbot.triggers import is_due, local_time, next_run
+
+HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
+ERROR_WIDTH = 72
+
+
+@contextmanager
+def existing_ledger(url: str) -> Iterator[Ledger | None]:
+    """The ledger, or None when its SQLite file does not exist (it is not created)."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        yield None
+        return
+    with Ledger(url) as ledger:
+        yield ledger
+
+
+def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
+    fire = next_run(report, now)
+    latest = resolve_period(report, None, now)
+    owed = "" if is_due(report, latest, now) else " (not due yet)"
+    status = ledger.status(report.name, latest.key) if ledger else {}
+    last = ledger.last_delivery(report.name) if ledger else None
+    expression = report.schedule or DEFAULT_SCHEDULES[report.period]
+    return {
+        "schedule": f"{describe(report.cron)} ({expression}), {report.timezone}",
+        "next run": local_time(fire, report.zone) if fire else "never",
+        "sends to": ", ".join(report.destinations),
+        "latest": f"{latest.key}{owed}: {_sent_summary(report.destinations, status)}",
+        "last sent": (
+            f"{last.period} to {last.destination}, {local_time(last.updated_at, report.zone)}"
+            if last
+            else "never"
+            if ledger
+            else "never (no ledger yet)"
+        ),
+    }
+
+
+def _sent_summary(destinations: tuple[str, ...], status: dict[str, str]) -> str:
+    counts = Counter(status.get(d, "not sent") for d in destinations)
+    return ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+
+
+def _one_line(text: str, width: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def history_lines(rows: Sequence[Delivery]) -> list[str]:
+    """The ledger rows as an aligned table, errors cut to one line."""
+    table = [HISTORY_COLUMNS] + [
+        (
+            r.report,
+            r.period,
+            r.destination,
+            r.status,
+            str(r.attempts),
+            f"{r.updated_at:%Y-%m-%d %H:%M}",
+            _one_line(r.last_error or "", ERROR_WIDTH),
+        )
+        for r in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(HISTORY_COLUMNS))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+    ]
