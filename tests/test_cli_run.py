@@ -234,3 +234,17 @@ def test_a_chart_that_cannot_be_uploaded_leaves_the_digest_sent_and_says_why(wor
     assert world.slack.uploads == []
     again = world.run("run", "weekly-digest", "--period", "2024-W33")
     assert len(world.slack.posts) == 2, again.stdout
+
+
+def test_run_all_delivers_every_report_at_once_sharing_one_ledger(world: World) -> None:
+    reports = "".join(
+        f'\n[[reports]]\nname = "r{n}"\nperiod = "day"\nslack = ["C0000000002"]\n' for n in range(5)
+    )
+    (world.folder / "reportbot.toml").write_text(CONFIG + reports, encoding="utf-8")
+    result = world.run("run", "--all", "--period", "2024-08-14")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count(": sent") == 7
+    assert len(world.slack.posts) == 7
+    again = world.run("run", "--all", "--period", "2024-08-14")
+    assert again.stdout.count("skipped (already sent)") == 7
+    assert len(world.slack.posts) == 7
