@@ -248,3 +248,38 @@ def test_run_all_delivers_every_report_at_once_sharing_one_ledger(world: World) 
     again = world.run("run", "--all", "--period", "2024-08-14")
     assert again.stdout.count("skipped (already sent)") == 7
     assert len(world.slack.posts) == 7
+
+
+def test_a_report_of_300_apis_posts_in_several_messages_slack_accepts(world: World) -> None:
+    (world.folder / "reportbot.toml").write_text(
+        CONFIG.replace("top = 2", "top = 300"), encoding="utf-8"
+    )
+    rows = [
+        {"date": "2024-08-13", "api_id": f"api-{n:03d}", "amount": str(1000 - n)}
+        for n in range(300)
+    ]
+    names = {f"api-{n:03d}": f"<b>API</b> & number {n} " + "x" * 60 for n in range(300)}
+    world.api.serve_rows(rows, names)
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    per_channel = [p for p in world.slack.posts if p.channel == "C0123456789"]
+    assert len(per_channel) > 1  # the stub enforces Slack's limits on every one of them
+    posted = json.dumps([p.blocks for p in per_channel])
+    assert all(f"number {n} " in posted for n in range(300))
+    assert "<b>" not in posted
+
+
+def test_a_busy_usage_api_is_retried_before_the_report_goes_out(world: World) -> None:
+    world.api.fail_next(503, headers={"Retry-After": "0"}, times=2)
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert len(world.api.requests) == 3
+    assert len(world.slack.posts) == 2
+
+
+def test_a_forbidden_account_suggests_user_id_me(world: World) -> None:
+    world.api.fail_next(403, {"detail": "You do not have permission"})
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert_one_line_error(result, 1)
+    assert 'user_id = "me"' in result.stderr
+    assert len(world.api.requests) == 1
