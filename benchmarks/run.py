@@ -120,7 +120,7 @@ def bench_report() -> None:
 
 
 def bench_scale() -> None:
-    from reportbot.acedata import parse_usage
+    from reportbot.aggregate import parse_usage
     from reportbot.csv_export import usage_csv
     from reportbot.delivery import paused_gc
     from reportbot.periods import parse_period

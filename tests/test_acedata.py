@@ -24,9 +24,9 @@ from reportbot.acedata import (
     UsageClient,
     aggregate_url,
     make_http_client,
-    parse_usage,
     retry_after,
 )
+from reportbot.aggregate import parse_usage
 from reportbot.errors import ConfigError, FetchError
 from reportbot.usage import Usage, UsageRow
 from tests.fakes.usage_api import UsageApiServer, encode_json, usage_row
