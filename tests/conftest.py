@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from reportbot.demo import DemoSource
 from reportbot.periods import Period, parse_period
@@ -35,6 +36,14 @@ SETTINGS_VARS = (
 )
 DEMO_TODAY = date(2024, 9, 3)
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+# Property tests: no per-example deadline (a noisy 2-core CI machine is not a bug) and a
+# fixed seed, so a run is reproducible; HYPOTHESIS_PROFILE=explore draws fresh examples.
+settings.register_profile(
+    "ci", deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile("explore", deadline=None, max_examples=1000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 pytest_plugins = ["tests.fakes.databases", "tests.fakes.usage_api"]
 
