@@ -64,7 +64,8 @@ def run_checks(config: Config, *, now: Callable[[], datetime] = utc_now) -> Iter
 
 
 def ledger_check(url: str) -> Check:
-    from reportbot.ledger import Ledger, mask_database_url, sqlite_path
+    from reportbot.ledger import Ledger
+    from reportbot.ledger_schema import mask_database_url, sqlite_path
 
     shown = mask_database_url(url)
     try:

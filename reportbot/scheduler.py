@@ -73,7 +73,8 @@ from reportbot.config import Config, ReportConfig
 from reportbot.cron import describe
 from reportbot.delivery import Runner, RunResult, resolve_period
 from reportbot.errors import ReportbotError
-from reportbot.ledger import Ledger, mask_database_url
+from reportbot.ledger import Ledger
+from reportbot.ledger_schema import mask_database_url
 from reportbot.logs import setup_logging
 from reportbot.periods import Period
 from reportbot.triggers import is_due, local_time, next_run, report_trigger, retry_delay

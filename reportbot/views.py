@@ -10,7 +10,8 @@ from datetime import datetime
 from reportbot.config import ReportConfig
 from reportbot.cron import DEFAULT_SCHEDULES, describe
 from reportbot.delivery import resolve_period
-from reportbot.ledger import Delivery, Ledger, sqlite_path
+from reportbot.ledger import Delivery, Ledger
+from reportbot.ledger_schema import sqlite_path
 from reportbot.triggers import is_due, local_time, next_run
 
 HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")

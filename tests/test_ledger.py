@@ -19,10 +19,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from reportbot.errors import ConfigError, LedgerError
-from reportbot.ledger import (
+from reportbot.ledger import Claim, Ledger
+from reportbot.ledger_schema import (
     MIGRATIONS,
-    Claim,
-    Ledger,
     apply_migrations,
     create_ledger_engine,
     mask_database_url,
