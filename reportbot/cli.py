@@ -130,8 +130,8 @@ def serve(obj: Context, grace: float) -> None:
     """
     from reportbot.config import missing_credentials
     from reportbot.errors import ConfigError
-    from reportbot.scheduler import LogSetup
     from reportbot.scheduler import serve as serve_reports
+    from reportbot.worker import LogSetup
 
     config = obj.config()
     if problems := missing_credentials(config, config.reports.values(), fetch_only=False):

@@ -6,6 +6,7 @@ of it here, so they are tested without a scheduler.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from apscheduler.triggers.cron import CronTrigger
@@ -13,6 +14,7 @@ from apscheduler.triggers.cron import CronTrigger
 from reportbot.config import ReportConfig
 from reportbot.periods import Period, local_midnight_utc
 
+Clock = Callable[[], datetime]
 RETRY_FIRST = timedelta(minutes=5)
 RETRY_MAX = timedelta(hours=6)
 

@@ -1,0 +1,239 @@
+"""What a scheduled job does: deliver a report's latest due period, or retry one.
+
+The Worker decides with its injected clock and the ledger, and runs each delivery in a
+freshly spawned process (so what a run loads, matplotlib for charts included, leaves with
+it); no APScheduler in sight, so it is tested with a fake clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from reportbot.app import open_runner, source_factory, utc_now
+from reportbot.config import Config, ReportConfig
+from reportbot.delivery import Runner, RunResult, resolve_period
+from reportbot.errors import ReportbotError
+from reportbot.ledger import Ledger
+from reportbot.logs import setup_logging
+from reportbot.periods import Period
+from reportbot.triggers import Clock, is_due, local_time, retry_delay
+
+log = logging.getLogger("reportbot.scheduler")
+_SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no locks
+
+
+@dataclass(frozen=True)
+class LogSetup:
+    """How the serving process logs, for the processes it runs reports in."""
+
+    level: int
+    fmt: str
+    traceback: bool
+
+
+def _run_in_child(config: Config, name: str, period_key: str, logs: LogSetup) -> None:
+    """One run in a fresh process: what it imports (Jinja, matplotlib ...) leaves with it."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)  # the server decides when to stop, and waits
+    setup_logging(logs.level, logs.fmt, traceback=logs.traceback)
+    try:
+        with open_runner(config, with_ledger=True) as runner:
+            _log_error(runner.run(config.reports[name], period=period_key))
+    except Exception as exc:
+        log.exception("%s %s: internal error: %s: %s", name, period_key, type(exc).__name__, exc)
+        sys.exit(1)
+
+
+def _log_error(result: RunResult) -> None:
+    if result.error is not None:
+        period = result.period.key if result.period else "?"
+        log.error("%s %s: %s", result.report, period, result.error)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Run ``report`` for ``period`` again at ``at``."""
+
+    report: str
+    period: str
+    at: datetime
+
+
+class Worker:
+    """What the jobs do, with the clock and the ledger injected and no APScheduler in sight."""
+
+    def __init__(
+        self,
+        config: Config,
+        ledger: Ledger,
+        *,
+        clock: Clock = utc_now,
+        child_logs: LogSetup | None = None,
+    ) -> None:
+        """``child_logs`` set: each run in a process of its own, logging so; else in this one."""
+        self.config = config
+        self.ledger = ledger
+        self.clock = clock
+        self.child_logs = child_logs
+        self._children: dict[str, multiprocessing.process.BaseProcess] = {}
+        self._failed_runs: dict[str, tuple[str, int]] = {}  # report -> (period, count)
+        self._running: dict[str, str] = {}  # report -> period, while a run is in flight
+        self._state = threading.Condition()
+        self._stopping = False
+
+    def deliver_latest(self, name: str, why: str) -> Retry | None:
+        """Deliver the latest complete period if it is due and not sent everywhere yet."""
+        report = self.config.reports[name]
+        now = self.clock()
+        period = resolve_period(report, None, now)
+        try:
+            if not is_due(report, period, now):
+                log.info("%s %s: not due yet (%s)", name, period.key, why)
+                return None
+            if self._sent_to(report, period) == len(report.destinations):
+                log.info("%s %s: already delivered (%s)", name, period.key, why)
+                return None
+            log.info("%s %s: delivering (%s)", name, period.key, why)
+            return self._deliver(report, period)
+        except Exception as exc:
+            return self._crashed(report, period, exc)
+
+    def retry(self, name: str, period_key: str) -> Retry | None:
+        """Run a period that did not reach every destination again, while it is the latest."""
+        report = self.config.reports[name]
+        period = resolve_period(report, None, self.clock())
+        if period.key != period_key:
+            log.warning(
+                "%s %s: no more retries: %s is the latest period now (see reportbot history)",
+                name,
+                period_key,
+                period.key,
+            )
+            self._failed_runs.pop(name, None)
+            return None
+        log.info("%s %s: retrying", name, period.key)
+        try:
+            return self._deliver(report, period)
+        except Exception as exc:
+            return self._crashed(report, period, exc)
+
+    def stop(self) -> None:
+        """Start no new run from now on."""
+        with self._state:
+            self._stopping = True
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping
+
+    def wait_idle(self, timeout: float) -> dict[str, str]:
+        """Wait up to ``timeout`` seconds for the runs in flight; return those still running."""
+        with self._state:
+            self._state.wait_for(lambda: not self._running, timeout)
+            return dict(self._running)
+
+    def _deliver(self, report: ReportConfig, period: Period) -> Retry | None:
+        with self._turn(report.name, period.key) as mine:
+            if not mine:
+                return None
+            self._run(report, period)
+            sent, total = self._sent_to(report, period), len(report.destinations)
+            if sent == total:
+                self._failed_runs.pop(report.name, None)
+                log.info("%s %s: delivered to all %d destinations", report.name, period.key, total)
+                return None
+            return self._retry_later(report, period, f"sent to {sent} of {total} destinations")
+
+    def _run(self, report: ReportConfig, period: Period) -> None:
+        if self.child_logs is None:
+            with ExitStack() as stack:
+                source_for = source_factory(self.config, stack, self.clock)
+                runner = Runner(
+                    self.config, source_for=source_for, ledger=self.ledger, now=self.clock
+                )
+                _log_error(runner.run(report, period=period.key))
+            return
+        args = (self.config, report.name, period.key, self.child_logs)
+        child = _SPAWN.Process(target=_run_in_child, args=args, name=f"reportbot-{report.name}")
+        with self._state:
+            self._children[report.name] = child
+        child.start()
+        child.join()
+        if child.exitcode:
+            log.error(
+                "%s %s: the run ended with status %s", report.name, period.key, child.exitcode
+            )
+
+    def kill_runs(self) -> None:
+        """Kill the processes of runs in flight (their ledger rows stay ``sending``)."""
+        with self._state:
+            children = list(self._children.values())
+        for child in children:
+            if child.is_alive():
+                child.kill()
+
+    @contextmanager
+    def _turn(self, name: str, period_key: str) -> Iterator[bool]:
+        """One run per report at a time, and none once stopping."""
+        with self._state:
+            busy = self._running.get(name)
+            mine = not self._stopping and busy is None
+            if mine:
+                self._running[name] = period_key
+        if self._stopping:
+            log.info("%s %s: not started: stopping", name, period_key)
+        elif busy is not None:
+            log.info("%s %s: not started: a run for %s is in flight", name, period_key, busy)
+        try:
+            yield mine
+        finally:
+            if mine:
+                with self._state:
+                    del self._running[name]
+                    self._children.pop(name, None)
+                    self._state.notify_all()
+
+    def _sent_to(self, report: ReportConfig, period: Period) -> int:
+        status = self.ledger.status(report.name, period.key)
+        return sum(status.get(d) == "sent" for d in report.destinations)
+
+    def _crashed(self, report: ReportConfig, period: Period, exc: Exception) -> Retry | None:
+        if isinstance(exc, ReportbotError):
+            log.error("%s %s: %s", report.name, period.key, exc)
+        else:
+            log.exception(
+                "%s %s: internal error: %s: %s", report.name, period.key, type(exc).__name__, exc
+            )
+        return self._retry_later(report, period, "the run failed")
+
+    def _retry_later(self, report: ReportConfig, period: Period, what: str) -> Retry | None:
+        if self._stopping:
+            return None
+        last_period, count = self._failed_runs.get(report.name, (period.key, 0))
+        count = count + 1 if last_period == period.key else 1
+        self._failed_runs[report.name] = (period.key, count)
+        delay = retry_delay(count)
+        at = self.clock() + delay
+        log.warning(
+            "%s %s: %s; retry %d in %s, at %s",
+            report.name,
+            period.key,
+            what,
+            count,
+            _duration(delay),
+            local_time(at, report.zone),
+        )
+        return Retry(report.name, period.key, at)
+
+
+def _duration(delay: timedelta) -> str:
+    minutes = int(delay.total_seconds() // 60)
+    return f"{minutes} min" if minutes < 60 else f"{minutes / 60:g} h"
