@@ -6,7 +6,6 @@ delivered), 1 a fetch or delivery failed, 2 bad usage or configuration.
 
 from __future__ import annotations
 
-import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -51,6 +50,8 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
 
     Example: reportbot run weekly-digest --dry-run
     """
+    import logging
+
     from reportbot.logs import setup_logging
 
     setup_logging(logging.DEBUG if verbose else logging.WARNING, log_format, traceback=verbose)
@@ -128,6 +129,8 @@ def serve(obj: Context, grace: float) -> None:
 
     Example: reportbot --log-format json serve
     """
+    import logging
+
     from reportbot.config import missing_credentials
     from reportbot.errors import ConfigError
     from reportbot.scheduler import serve as serve_reports
