@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 Status = Literal["sent", "skipped", "failed", "dry-run"]
 MAX_PARALLEL_REPORTS = 4
+PARTIAL = "partial:"
 
 
 class UsageSource(Protocol):
@@ -213,10 +214,12 @@ class Runner:
             why = "already sent" if sent else "being sent by another process"
             log.info("%s %s %s: %s", report.name, period.key, destination, why)
             return Outcome(destination, "skipped", why)
+        resume = Progress.parse(claim.previous_receipt)
         try:
-            receipt = senders.send(destination)
+            receipt = senders.send(destination, skip=resume.posted)
         except DeliveryError as exc:
-            self.ledger.mark_failed(claim, str(exc))
+            progress = resume.after(exc)
+            self.ledger.mark_failed(claim, str(exc), progress=progress.text)
             log.error("%s %s %s: failed: %s", report.name, period.key, destination, exc)
             return Outcome(destination, "failed", str(exc), permanent=exc.permanent)
         except Exception as exc:
@@ -224,9 +227,36 @@ class Runner:
             self.ledger.mark_failed(claim, message)
             log.exception("%s %s %s: %s", report.name, period.key, destination, message)
             return Outcome(destination, "failed", message)
+        receipt = resume.first or receipt
         self.ledger.mark_sent(claim, receipt)
         log.info("%s %s %s: delivered (%s)", report.name, period.key, destination, receipt)
         return Outcome(destination, "sent", receipt or "")
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far an earlier, failed attempt got: messages posted, and the first one's receipt.
+
+    Kept in the ledger row's receipt as ``partial:N:FIRST`` so that the next attempt posts
+    only the rest of a multi-message report (none of it twice).
+    """
+
+    posted: int = 0
+    first: str | None = None
+
+    @classmethod
+    def parse(cls, receipt: str | None) -> Progress:
+        count, _, first = (receipt or "").removeprefix(PARTIAL).partition(":")
+        if not (receipt or "").startswith(PARTIAL) or not count.isdigit():
+            return cls()
+        return cls(int(count), first or None)
+
+    def after(self, failure: DeliveryError) -> Progress:
+        return Progress(max(self.posted, failure.posted), self.first or failure.first_receipt)
+
+    @property
+    def text(self) -> str | None:
+        return f"{PARTIAL}{self.posted}:{self.first or ''}" if self.posted else None
 
 
 class Senders:
@@ -238,16 +268,17 @@ class Senders:
         self.built = built
         self.stack = stack
 
-    def send(self, destination: str) -> str:
+    def send(self, destination: str, *, skip: int = 0) -> str:
+        """Send to one destination; ``skip``: messages an earlier attempt already posted."""
         kind, _, address = destination.partition(":")
         if kind == "slack":
-            return self._send_slack(address)
+            return self._send_slack(address, skip)
         if kind == "email":
             return self._send_email(address)
         raise ConfigError(f"unknown destination {destination!r}")
 
-    def _send_slack(self, channel: str) -> str:
-        ts = self.slack.post(channel, self.slack_messages)
+    def _send_slack(self, channel: str, skip: int) -> str:
+        ts = self.slack.post(channel, self.slack_messages, skip=skip)
         if not self.report.chart or channel == "webhook":
             return ts
         try:

@@ -48,11 +48,15 @@ class DeliveryError(ReportbotError):
 
     ``permanent=True`` means retrying without a change by the user cannot help
     (bad token, unknown channel, refused mailbox); ``False`` means try again later.
+    ``posted`` counts the messages of a multi-message report that did arrive (and
+    ``first_receipt`` names the first of them), so that a retry can resume after them.
     """
 
     def __init__(self, message: str, *, permanent: bool = False) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.posted = 0
+        self.first_receipt: str | None = None
 
 
 class LedgerError(ReportbotError):

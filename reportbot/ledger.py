@@ -76,6 +76,7 @@ class Claim:
     token: str
     attempt: int
     previous_status: str | None
+    previous_receipt: str | None = None  # e.g. the progress a failed multi-message post made
 
     @property
     def label(self) -> str:
@@ -131,8 +132,13 @@ class _Request:
             c.report == self.report, c.period == self.period, c.destination == self.destination
         )
 
-    def claim(self, row_id: int, token: str, attempt: int, previous: str | None) -> Claim:
-        return Claim(row_id, self.report, self.period, self.destination, token, attempt, previous)
+    def claim(
+        self, row_id: int, token: str, attempt: int, previous: Delivery | None = None
+    ) -> Claim:
+        status, receipt = (previous.status, previous.receipt) if previous else (None, None)
+        return Claim(
+            row_id, self.report, self.period, self.destination, token, attempt, status, receipt
+        )
 
 
 class Ledger:
@@ -188,9 +194,16 @@ class Ledger:
         """Record the delivery as sent; False (and a warning) if the claim was taken over."""
         return self._finish(claim, {"status": SENT, "receipt": receipt, "last_error": None})
 
-    def mark_failed(self, claim: Claim, error: str) -> bool:
-        """Record the delivery as failed; False (and a warning) if the claim was taken over."""
-        return self._finish(claim, {"status": FAILED, "last_error": error[:_MAX_ERROR_CHARS]})
+    def mark_failed(self, claim: Claim, error: str, *, progress: str | None = None) -> bool:
+        """Record the delivery as failed; False (and a warning) if the claim was taken over.
+
+        ``progress`` (kept as the receipt) records how far a partial send got, so that the
+        next claim can resume instead of sending again what already arrived.
+        """
+        changes: dict[str, Any] = {"status": FAILED, "last_error": error[:_MAX_ERROR_CHARS]}
+        if progress is not None:
+            changes["receipt"] = progress
+        return self._finish(claim, changes)
 
     def status(self, report: str, period: str) -> dict[str, str]:
         """destination -> status for one report and period."""
@@ -256,7 +269,7 @@ class Ledger:
         values = {"status": SENDING, "attempts": 1, "claim_token": token}
         statement = sa.insert(deliveries).values(**row, **values, created_at=now, updated_at=now)
         row_id = conn.execute(statement.returning(deliveries.c.id)).scalar_one()
-        return request.claim(row_id, token, attempt=1, previous=None)
+        return request.claim(row_id, token, attempt=1)
 
     def _take_over(self, conn: Connection, request: _Request, current: Delivery) -> Claim:
         token, attempt = secrets.token_hex(16), current.attempts + 1
@@ -269,7 +282,7 @@ class Ledger:
         statement = sa.update(deliveries).where(*unchanged).values(**values, updated_at=self._now())
         if conn.execute(statement).rowcount != 1:
             raise _LostRace
-        return request.claim(current.id, token, attempt, previous=current.status)
+        return request.claim(current.id, token, attempt, previous=current)
 
     def _finish(self, claim: Claim, changes: dict[str, Any]) -> bool:
         statement = (

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from reportbot.ledger import Ledger
 from tests.conftest import subprocess_env
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
@@ -283,3 +284,29 @@ def test_a_forbidden_account_suggests_user_id_me(world: World) -> None:
     assert_one_line_error(result, 1)
     assert 'user_id = "me"' in result.stderr
     assert len(world.api.requests) == 1
+
+
+def test_a_retry_after_a_half_posted_report_posts_only_the_rest(world: World) -> None:
+    (world.folder / "reportbot.toml").write_text(
+        CONFIG.replace("top = 2", "top = 300").replace(', "C0000000002"', ""), encoding="utf-8"
+    )
+    rows = [
+        {"date": "2024-08-13", "api_id": f"api-{n:03d}", "amount": str(1000 - n)}
+        for n in range(300)
+    ]
+    world.api.serve_rows(rows, {f"api-{n:03d}": f"API number {n} " + "x" * 60 for n in range(300)})
+    world.slack.fail_next("chat.postMessage", error="internal_error", after=1)
+    failed = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert failed.returncode == 1
+    assert "1 of" in failed.stdout  # "(1 of N messages were already posted)"
+    assert len(world.slack.posts) == 1
+    retried = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert retried.returncode == 0, retried.stderr
+    texts = [json.dumps(p.blocks) for p in world.slack.posts]
+    assert len(texts) == len(set(texts))  # no message twice
+    assert all(any(f"API number {n} " in t for t in texts) for n in range(300))
+    history = world.run("history")
+    assert "sent" in history.stdout
+    with Ledger(f"sqlite:///{world.folder / 'ledger.db'}") as ledger:
+        (row,) = ledger.history()
+    assert row.receipt == world.slack.posts[0].ts  # the digest's first message

@@ -114,14 +114,17 @@ class SlackDestination:
         )
         self._channel_ids: dict[str, str] = {}
 
-    def post(self, channel: str, messages: list[dict[str, Any]]) -> str:
-        """Post ``messages`` in order; return the first one's ``ts`` (or ``"webhook"``).
+    def post(self, channel: str, messages: list[dict[str, Any]], *, skip: int = 0) -> str:
+        """Post ``messages[skip:]`` in order; return the first one's ``ts`` (or ``"webhook"``).
 
-        All are checked against Slack's limits first; if one fails after others were
-        posted, the error says how many, and posting again will repeat those.
+        All are checked against Slack's limits first. If one fails after others were
+        posted, the DeliveryError's ``posted`` says how many of ``messages`` are in the
+        channel now (``skip`` included), so that a retry can pass it back as ``skip``.
         """
         if not messages:
             raise ValueError("no messages to post")
+        if skip >= len(messages):
+            return ""  # an earlier attempt posted them all
         for msg in messages:
             try:
                 validate_message(msg)
@@ -129,9 +132,13 @@ class SlackDestination:
                 problem = f"Slack message for {channel} not sent: {exc}"
                 raise DeliveryError(problem, permanent=True) from exc
         first_ts = ""
-        for n, msg in enumerate(messages):
-            with self._errors(f"posting to {channel}", "chat:write", n, len(messages)):
-                ts = self._post_one(channel, msg)
+        for n, msg in enumerate(messages[skip:], start=skip):
+            try:
+                with self._errors(f"posting to {channel}", "chat:write", n, len(messages)):
+                    ts = self._post_one(channel, msg)
+            except DeliveryError as exc:
+                exc.posted, exc.first_receipt = n, first_ts or None
+                raise
             first_ts = first_ts or ts
         return first_ts
 
