@@ -206,7 +206,7 @@ def webhook_check(url: str) -> Check:
 
 
 def smtp_check(settings: Settings) -> Check:
-    from reportbot.delivery import smtp_sender
+    from reportbot.senders import smtp_sender
 
     sender = smtp_sender(settings)
     sender.attempts = 1  # say what is wrong now rather than after backing off
