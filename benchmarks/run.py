@@ -120,13 +120,13 @@ def bench_report() -> None:
 
 
 def bench_scale() -> None:
-    from reportbot.aggregate import parse_usage
-    from reportbot.csv_export import usage_csv
-    from reportbot.delivery import paused_gc
-    from reportbot.periods import parse_period
-    from reportbot.render import render_text
-    from reportbot.report import compute_report
-    from reportbot.slack_blocks import slack_messages
+    from reportbot.core.periods import parse_period
+    from reportbot.core.report import compute_report
+    from reportbot.delivery.runner import paused_gc
+    from reportbot.render.csv_export import usage_csv
+    from reportbot.render.slack import slack_messages
+    from reportbot.render.templates import render_text
+    from reportbot.sources.usage_body import parse_usage
 
     period = parse_period("2024-08", date(2024, 9, 3))
     days = [period.previous().start + timedelta(days=i) for i in range(62)]

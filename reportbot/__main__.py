@@ -1,3 +1,3 @@
-from reportbot.cli import main
+from reportbot.cli.commands import main
 
 main()

@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from reportbot.cron import DEFAULT_SCHEDULES, Cron, parse_cron
+from reportbot.core.cron import DEFAULT_SCHEDULES, Cron, parse_cron
 from reportbot.errors import ConfigError
 
 DEFAULT_CONFIG = "reportbot.toml"

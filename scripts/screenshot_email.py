@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from PIL import Image, ImageChops
 
-from reportbot.demo import DemoSource
-from reportbot.email_report import render_email
-from reportbot.periods import parse_period
-from reportbot.report import compute_report
+from reportbot.core.periods import parse_period
+from reportbot.core.report import compute_report
+from reportbot.render.email import render_email
+from reportbot.sources.demo import DemoSource
 
 CHROMIUM = "/usr/bin/chromium"
 TODAY = date(2024, 9, 3)  # fixed, so the screenshots only change when the template does

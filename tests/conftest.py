@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, settings
 
-from reportbot.demo import DemoSource
-from reportbot.periods import Period, parse_period
-from reportbot.report import Report, compute_report
+from reportbot.core.periods import Period, parse_period
+from reportbot.core.report import Report, compute_report
+from reportbot.sources.demo import DemoSource
 
 SETTINGS_VARS = (
     "ACEDATA_TOKEN",

@@ -19,16 +19,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportbot.acedata import (
+from reportbot.core.usage import Usage, UsageRow
+from reportbot.errors import ConfigError, FetchError
+from reportbot.sources.acedata import (
     RETRY_AFTER_CAP,
     UsageClient,
     aggregate_url,
     make_http_client,
     retry_after,
 )
-from reportbot.aggregate import parse_usage
-from reportbot.errors import ConfigError, FetchError
-from reportbot.usage import Usage, UsageRow
+from reportbot.sources.usage_body import parse_usage
 from tests.fakes.usage_api import UsageApiServer, encode_json, usage_row
 
 TOKEN = "platform-v1-0123456789abcdef-s3cr3t"
@@ -281,9 +281,9 @@ def test_it_logs_one_line_per_fetch(
     api: UsageApiServer, client: UsageClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     api.serve_rows(ROWS, NAMES)
-    with caplog.at_level(logging.INFO, logger="reportbot.acedata"):
+    with caplog.at_level(logging.INFO, logger="reportbot.sources.acedata"):
         fetch_w33(client)
-    (record,) = [r for r in caplog.records if r.name == "reportbot.acedata"]
+    (record,) = [r for r in caplog.records if r.name == "reportbot.sources.acedata"]
     assert record.levelno == logging.INFO
     assert record.getMessage() == "fetched 3 usage rows for 2024-08-12..2024-08-18 (Europe/Berlin)"
 
@@ -300,7 +300,7 @@ def test_it_warns_when_the_total_disagrees_with_the_rows(
     warned: bool,
 ) -> None:
     api.serve_rows(ROWS, NAMES, total=total)
-    with caplog.at_level(logging.WARNING, logger="reportbot.acedata"):
+    with caplog.at_level(logging.WARNING, logger="reportbot.sources.acedata"):
         usage = fetch_w33(client)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == (
@@ -319,7 +319,7 @@ def test_it_compares_the_total_with_all_rows_even_those_outside_the_period(
 ) -> None:
     rows = [usage_row("2024-08-11", "a", 1), usage_row("2024-08-12", "a", 2)]
     api.respond_next(200, body_with(*rows, total=3))
-    with caplog.at_level(logging.WARNING, logger="reportbot.acedata"):
+    with caplog.at_level(logging.WARNING, logger="reportbot.sources.acedata"):
         usage = fetch_w33(client)
     assert not caplog.records
     assert usage.reported_total == 3
@@ -344,7 +344,7 @@ def test_it_logs_each_retry_as_a_warning(
     api: UsageApiServer, client: UsageClient, caplog: pytest.LogCaptureFixture
 ) -> None:
     api.fail_next(503, headers={"Retry-After": "2"})
-    with caplog.at_level(logging.WARNING, logger="reportbot.acedata"):
+    with caplog.at_level(logging.WARNING, logger="reportbot.sources.acedata"):
         fetch_w33(client)
     assert [r.getMessage() for r in caplog.records] == [
         "the usage API failed (503), attempt 1 of 5: retrying in 2.0 s"

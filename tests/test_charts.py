@@ -11,10 +11,10 @@ import zlib
 
 import pytest
 
-from reportbot.charts import DPI, HEIGHT_IN, WIDTH_IN, daily_chart
-from reportbot.periods import parse_period
-from reportbot.report import Report, compute_report
-from reportbot.usage import Usage
+from reportbot.core.periods import parse_period
+from reportbot.core.report import Report, compute_report
+from reportbot.core.usage import Usage
+from reportbot.render.chart import DPI, HEIGHT_IN, WIDTH_IN, daily_chart
 from tests.conftest import DEMO_TODAY, demo_report
 from tests.test_email_report import hostile_report
 
@@ -71,7 +71,7 @@ def test_hostile_names_with_dollars_and_emoji_draw() -> None:
 
 def test_the_cli_and_the_email_renderer_start_without_matplotlib() -> None:
     code = (
-        "import sys, reportbot.cli, reportbot.email_report, reportbot.csv_export; "
+        "import sys, reportbot.cli.commands, reportbot.render.email, reportbot.render.csv_export; "
         "loaded = [m for m in ('matplotlib', 'css_inline') if m in sys.modules]; "
         "assert not loaded, loaded"
     )

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 
-from reportbot.cli import cli
+from reportbot.cli.commands import cli
 from tests.conftest import subprocess_env
 from tests.fakes.slack_api import WEBHOOK_PATH, SlackApiStub
 from tests.fakes.smtp import SmtpServer, _test_ca
@@ -269,7 +269,7 @@ def test_every_new_command_has_help_with_an_example(command: str) -> None:
 def test_help_imports_none_of_the_heavy_libraries(tmp_path: Path) -> None:
     probe = (
         "import sys; sys.argv = ['reportbot', '--help']\n"
-        "from reportbot.cli import cli\n"
+        "from reportbot.cli.commands import cli\n"
         "try:\n    cli.main(standalone_mode=False)\nexcept SystemExit:\n    pass\n"
         "heavy = ('apscheduler', 'sqlalchemy', 'slack_sdk', 'matplotlib', 'httpx', 'pydantic')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"

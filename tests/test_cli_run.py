@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from reportbot.ledger import Ledger
+from reportbot.ledger.store import Ledger
 from tests.conftest import subprocess_env
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer

@@ -25,7 +25,7 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportbot.cron import DAY_NAMES, DEFAULT_SCHEDULES, Cron, describe, parse_cron
+from reportbot.core.cron import DAY_NAMES, DEFAULT_SCHEDULES, Cron, describe, parse_cron
 
 ALL_WEEK = "sun,mon,tue,wed,thu,fri,sat"
 BERLIN = "Europe/Berlin"

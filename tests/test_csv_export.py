@@ -11,10 +11,10 @@ from decimal import Decimal
 
 import pytest
 
-from reportbot.csv_export import HEADER, csv_filename, guard, unguard, usage_csv
-from reportbot.periods import Period, parse_period
-from reportbot.report import Report, compute_report
-from reportbot.usage import Usage, UsageRow
+from reportbot.core.periods import Period, parse_period
+from reportbot.core.report import Report, compute_report
+from reportbot.core.usage import Usage, UsageRow
+from reportbot.render.csv_export import HEADER, csv_filename, guard, unguard, usage_csv
 from tests.conftest import DEMO_TODAY, demo_report
 from tests.test_email_report import HOSTILE, hostile_report
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from reportbot.destinations.senders import Progress
 from reportbot.errors import DeliveryError
-from reportbot.ledger import Ledger
-from reportbot.senders import Progress
+from reportbot.ledger.store import Ledger
 
 
 @pytest.mark.parametrize(

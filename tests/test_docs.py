@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pytest
 
-from reportbot.cli import cli
+from reportbot.cli.commands import cli
 from reportbot.config import Settings
 
 ROOT = Path(__file__).parent.parent

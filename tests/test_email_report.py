@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from reportbot.email_report import TABLE_ROWS, RenderedEmail, render_email
+from reportbot.core.periods import parse_period
+from reportbot.core.report import Report, compute_report
+from reportbot.core.usage import Usage, UsageRow
 from reportbot.errors import ConfigError
-from reportbot.periods import parse_period
-from reportbot.report import Report, compute_report
-from reportbot.usage import Usage, UsageRow
+from reportbot.render.email import TABLE_ROWS, RenderedEmail, render_email
 from tests.conftest import DEMO_TODAY, demo_report
 
 GOLDEN = Path(__file__).parent / "golden" / "email"

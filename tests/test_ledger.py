@@ -19,14 +19,14 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from reportbot.errors import ConfigError, LedgerError
-from reportbot.ledger import Claim, Ledger
-from reportbot.ledger_schema import (
+from reportbot.ledger.schema import (
     MIGRATIONS,
     apply_migrations,
     create_ledger_engine,
     mask_database_url,
     normalize_database_url,
 )
+from reportbot.ledger.store import Claim, Ledger
 from tests.fakes.databases import LEDGER_BACKENDS, ledger_database
 
 T0 = datetime(2024, 8, 19, 9, 0, tzinfo=UTC)
@@ -166,7 +166,7 @@ def test_a_stale_claimer_cannot_mark_after_a_takeover(
         assert stale is not None
         assert fresh is not None
 
-        with caplog.at_level(logging.WARNING, logger="reportbot.ledger"):
+        with caplog.at_level(logging.WARNING, logger="reportbot.ledger.store"):
             assert slow.mark_sent(stale, "ts-slow") is False
             assert slow.mark_failed(stale, "late") is False
         assert other.mark_sent(fresh, "ts-fresh") is True

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportbot.errors import ConfigError
-from reportbot.periods import (
+from reportbot.core.periods import (
     KINDS,
     Period,
     iso_week_period,
@@ -21,6 +20,7 @@ from reportbot.periods import (
     parse_period,
     utc_bounds,
 )
+from reportbot.errors import ConfigError
 
 TODAY = date(2024, 8, 15)  # a Thursday in ISO week 33
 SECOND = timedelta(seconds=1)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from reportbot.core.periods import parse_period
+from reportbot.core.report import compute_report
+from reportbot.core.usage import Usage, UsageRow
 from reportbot.errors import ConfigError
-from reportbot.periods import parse_period
-from reportbot.render import credits, mrkdwn, oneline, pct, render_text, signed
-from reportbot.report import compute_report
-from reportbot.slack_blocks import slack_messages
-from reportbot.usage import Usage, UsageRow
+from reportbot.render.slack import slack_messages
+from reportbot.render.templates import credits, mrkdwn, oneline, pct, render_text, signed
 from tests.conftest import demo_report
 
 GOLDEN = Path(__file__).parent / "golden" / "text"

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from reportbot.periods import Period, parse_period
-from reportbot.report import MOVERS, OTHER_ID, ApiLine, Report, compute_report
-from reportbot.usage import Usage, UsageRow
+from reportbot.core.periods import Period, parse_period
+from reportbot.core.report import MOVERS, OTHER_ID, ApiLine, Report, compute_report
+from reportbot.core.usage import Usage, UsageRow
 
 TODAY = date(2024, 8, 20)
 WEEK = parse_period("2024-W33", TODAY)  # Mon 12 - Sun 18 August; compared with 5-11 August

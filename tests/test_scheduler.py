@@ -27,11 +27,11 @@ from apscheduler.events import (
 from apscheduler.triggers.cron import CronTrigger
 
 from reportbot.config import Config, ReportConfig, Settings, parse_reports
-from reportbot.ledger import Ledger
-from reportbot.periods import latest_complete
-from reportbot.scheduler import JOB_DEFAULTS, Service
-from reportbot.triggers import is_due, next_run, report_trigger, retry_delay
-from reportbot.worker import Retry, Worker
+from reportbot.core.periods import latest_complete
+from reportbot.ledger.store import Ledger
+from reportbot.service.scheduler import JOB_DEFAULTS, Service
+from reportbot.service.triggers import is_due, next_run, report_trigger, retry_delay
+from reportbot.service.worker import Retry, Worker
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from reportbot.ledger import Ledger
+from reportbot.ledger.store import Ledger
 from tests.conftest import subprocess_env
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
@@ -37,7 +37,7 @@ FAKE_NOW = "REPORTBOT_TEST_NOW"
 # `python -c CLOCKED serve ...`: reportbot's CLI with the process clock set to $FAKE_NOW.
 CLOCKED = f"""
 import os, time_machine
-from reportbot.cli import main  # imported first: the clock starts at $FAKE_NOW after that
+from reportbot.cli.commands import main  # imported first: the clock starts at $FAKE_NOW after that
 time_machine.travel(float(os.environ["{FAKE_NOW}"]), tick=True).start()
 main()
 """
@@ -215,7 +215,8 @@ def test_sigterm_mid_delivery_lets_it_finish_and_exits_0(world: World) -> None:
         messages.index("weekly-digest 2024-W33: delivered to all 2 destinations")
     )
     assert messages[-1] == "stopped"
-    assert {"reportbot.delivery", "reportbot.acedata"} <= {entry["logger"] for entry in logged}
+    loggers = {entry["logger"] for entry in logged}
+    assert {"reportbot.delivery.runner", "reportbot.sources.acedata"} <= loggers
     assert world.statuses() == {
         ("2024-W33", "slack:#api-usage"): "sent",
         ("2024-W33", "slack:C0000000002"): "sent",

@@ -14,7 +14,7 @@ import pytest
 
 from reportbot.destinations.slack import SlackDestination
 from reportbot.errors import DeliveryError
-from reportbot.slack_limits import (
+from reportbot.render.slack_limits import (
     MAX_BLOCKS,
     MAX_FIELD_CHARS,
     MAX_HEADER_CHARS,

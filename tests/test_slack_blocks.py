@@ -11,11 +11,11 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from reportbot.periods import parse_period
-from reportbot.report import compute_report
-from reportbot.slack_blocks import slack_messages
-from reportbot.slack_limits import validate_message
-from reportbot.usage import Usage, UsageRow
+from reportbot.core.periods import parse_period
+from reportbot.core.report import compute_report
+from reportbot.core.usage import Usage, UsageRow
+from reportbot.render.slack import slack_messages
+from reportbot.render.slack_limits import validate_message
 from tests.conftest import demo_report
 
 GOLDEN = Path(__file__).parent / "golden" / "slack"

@@ -22,7 +22,7 @@ from slack_sdk.http_retry import builtin_handlers as retries
 from slack_sdk.webhook import WebhookClient
 
 from reportbot.errors import DeliveryError
-from reportbot.slack_limits import validate_message
+from reportbot.render.slack_limits import validate_message
 
 WEBHOOK = "webhook"
 _CHANNEL_ID = re.compile(r"[CGDZ][A-Z0-9]{8,}")

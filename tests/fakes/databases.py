@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from reportbot.ledger_schema import normalize_database_url
+from reportbot.ledger.schema import normalize_database_url
 
 POSTGRES_ENV = "REPORTBOT_TEST_POSTGRES_URL"
 LEDGER_BACKENDS = ("sqlite", pytest.param("postgres", marks=pytest.mark.postgres))

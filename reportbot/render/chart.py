@@ -17,8 +17,8 @@ from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from reportbot.render import oneline, truncate
-from reportbot.report import ApiLine, Report
+from reportbot.core.report import ApiLine, Report
+from reportbot.render.templates import oneline, truncate
 
 WIDTH_IN, HEIGHT_IN, DPI = 5.0, 3.0, 180  # 900 x 540 px: sharp at 552 px on 1.6x screens
 STACKED = 5  # APIs drawn as their own colour; the rest is one grey segment

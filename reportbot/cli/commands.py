@@ -14,7 +14,7 @@ import click
 
 if TYPE_CHECKING:
     from reportbot.config import Config
-    from reportbot.delivery import RunResult
+    from reportbot.delivery.runner import RunResult
 
 PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
 OUT_HELP = "Also write every output (report.txt, slack.json, email.html/.txt, CSV, PNG) here."
@@ -79,8 +79,8 @@ def run(
 
     Example: reportbot run weekly-digest --period 2024-W33
     """
-    from reportbot.app import open_runner
     from reportbot.config import missing_credentials
+    from reportbot.delivery.wiring import open_runner
     from reportbot.errors import ConfigError
 
     if bool(names) == all_reports:
@@ -105,7 +105,7 @@ def demo(period: str, show_slack: bool, out: Path | None) -> None:
 
     Example: reportbot demo --period month --out demo-out
     """
-    from reportbot.app import demo_config, open_runner
+    from reportbot.delivery.wiring import demo_config, open_runner
 
     config = demo_config()
     monthly = period == "month" or (len(period) == 7 and period[4] == "-")
@@ -133,8 +133,8 @@ def serve(obj: Context, grace: float) -> None:
 
     from reportbot.config import missing_credentials
     from reportbot.errors import ConfigError
-    from reportbot.scheduler import serve as serve_reports
-    from reportbot.worker import LogSetup
+    from reportbot.service.scheduler import serve as serve_reports
+    from reportbot.service.worker import LogSetup
 
     config = obj.config()
     if problems := missing_credentials(config, config.reports.values(), fetch_only=False):
@@ -154,8 +154,8 @@ def list_reports(obj: Context) -> None:
 
     Example: reportbot list
     """
-    from reportbot.app import utc_now
-    from reportbot.views import existing_ledger, report_facts
+    from reportbot.cli.listing import existing_ledger, report_facts
+    from reportbot.delivery.wiring import utc_now
 
     config = obj.config()
     now = utc_now()
@@ -175,7 +175,7 @@ def check(obj: Context) -> None:
 
     Example: reportbot check
     """
-    from reportbot.checks import run_checks
+    from reportbot.cli.checks import run_checks
     from reportbot.config import missing_credentials
     from reportbot.errors import ConfigError
 
@@ -200,8 +200,8 @@ def history(obj: Context, name: str | None, limit: int) -> None:
 
     Example: reportbot history weekly-digest --limit 50
     """
+    from reportbot.cli.listing import existing_ledger, history_lines
     from reportbot.config import load_settings
-    from reportbot.views import existing_ledger, history_lines
 
     with existing_ledger(load_settings().database_url) as ledger:
         rows = ledger.history(name, limit=limit) if ledger else []
@@ -215,7 +215,7 @@ def history(obj: Context, name: str | None, limit: int) -> None:
 def _finish(
     config: Config, results: list[RunResult], *, out: Path | None, show_slack: bool = True
 ) -> None:
-    from reportbot.output import print_result
+    from reportbot.cli.output import print_result
 
     for result in results:
         print_result(config, result, out=out, show_slack=show_slack)

@@ -11,15 +11,15 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from reportbot.config import Config, ReportConfig, Settings
+from reportbot.core.report import Report
 from reportbot.errors import ConfigError, DeliveryError
-from reportbot.report import Report
 
 if TYPE_CHECKING:
     from reportbot.destinations.email import SmtpSender, SmtpSession
     from reportbot.destinations.slack import SlackDestination
-    from reportbot.email_report import RenderedEmail
+    from reportbot.render.email import RenderedEmail
 
-log = logging.getLogger("reportbot.delivery")
+log = logging.getLogger("reportbot.delivery.runner")
 PARTIAL = "partial:"
 
 
@@ -117,19 +117,19 @@ class Senders:
 
     @cached_property
     def slack_messages(self) -> list[dict[str, Any]]:
-        from reportbot.slack_blocks import slack_messages
+        from reportbot.render.slack import slack_messages
 
         return slack_messages(self.built, self.settings.templates)
 
     @cached_property
     def chart(self) -> bytes:
-        from reportbot.charts import daily_chart
+        from reportbot.render.chart import daily_chart
 
         return daily_chart(self.built)
 
     @cached_property
     def email(self) -> RenderedEmail:
-        from reportbot.email_report import render_email
+        from reportbot.render.email import render_email
 
         return render_email(self.built, self.settings.templates)
 

@@ -1,4 +1,4 @@
-"""The AceData Cloud usage aggregate endpoint, read into :class:`~reportbot.usage.Usage`.
+"""The AceData Cloud usage aggregate endpoint, read into :class:`~reportbot.core.usage.Usage`.
 
     UsageClient.fetch(start, end, zone)
       GET {base_url}/api/v1/usage/apis/aggregate/     one request: the endpoint is not paginated
@@ -8,7 +8,7 @@
       └── 2xx                                parsed; a body not of the expected shape is a
                                              FetchError naming what was wrong, never zeros
 
-The body is read by reportbot.aggregate. The token only travels in a header, and every
+The body is read by reportbot.sources.usage_body. The token only travels in a header, and every
 error message is scrubbed of it.
 """
 
@@ -28,12 +28,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from reportbot import __version__
-from reportbot.aggregate import one_line, parse_usage, text_of
+from reportbot.core.periods import iso_z, utc_bounds
+from reportbot.core.usage import Usage
 from reportbot.errors import ConfigError, FetchError
-from reportbot.periods import iso_z, utc_bounds
-from reportbot.usage import Usage
+from reportbot.sources.usage_body import one_line, parse_usage, text_of
 
-log = logging.getLogger("reportbot.acedata")
+log = logging.getLogger("reportbot.sources.acedata")
 for _chatty in ("httpx", "httpcore"):
     # Both log full request URLs at INFO/DEBUG.
     logging.getLogger(_chatty).setLevel(logging.WARNING)

@@ -17,16 +17,16 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from reportbot.app import open_runner, source_factory, utc_now
 from reportbot.config import Config, ReportConfig
-from reportbot.delivery import Runner, RunResult, resolve_period
+from reportbot.core.periods import Period
+from reportbot.delivery.runner import Runner, RunResult, resolve_period
+from reportbot.delivery.wiring import open_runner, source_factory, utc_now
 from reportbot.errors import ReportbotError
-from reportbot.ledger import Ledger
+from reportbot.ledger.store import Ledger
 from reportbot.logs import setup_logging
-from reportbot.periods import Period
-from reportbot.triggers import Clock, is_due, local_time, retry_delay
+from reportbot.service.triggers import Clock, is_due, local_time, retry_delay
 
-log = logging.getLogger("reportbot.scheduler")
+log = logging.getLogger("reportbot.service.scheduler")
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no locks
 
 

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING
 import click
 
 from reportbot.config import Config
-from reportbot.delivery import RunResult
-from reportbot.render import render_text
-from reportbot.report import Report
+from reportbot.core.report import Report
+from reportbot.delivery.runner import RunResult
+from reportbot.render.templates import render_text
 
 if TYPE_CHECKING:
-    from reportbot.email_report import RenderedEmail
+    from reportbot.render.email import RenderedEmail
 
 MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "dry-run": "·"}
 
@@ -46,13 +46,13 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
 
 
 def _slack_payloads(config: Config, report: Report) -> list[dict[str, object]]:
-    from reportbot.slack_blocks import slack_messages
+    from reportbot.render.slack import slack_messages
 
     return slack_messages(report, config.settings.templates)
 
 
 def _email(config: Config, report: Report) -> RenderedEmail:
-    from reportbot.email_report import render_email
+    from reportbot.render.email import render_email
 
     return render_email(report, config.settings.templates)
 

@@ -1,4 +1,4 @@
-"""The usage aggregate endpoint's body, checked and read into :class:`~reportbot.usage.Usage`.
+"""The usage aggregate endpoint's body, checked and read into :class:`~reportbot.core.usage.Usage`.
 
 Both response shapes are accepted: the published ``results``/``api_map``/``name`` and the
 console's ``items``/``apis``/``title``. Amounts are Credits, parsed exactly as ``Decimal``
@@ -15,10 +15,10 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, NoReturn
 
+from reportbot.core.usage import Usage, UsageRow
 from reportbot.errors import FetchError
-from reportbot.usage import Usage, UsageRow
 
-log = logging.getLogger("reportbot.acedata")  # one logger for everything the usage API says
+log = logging.getLogger("reportbot.sources.acedata")  # one logger for everything the usage API says
 
 DETAIL_LIMIT = 200
 AMOUNT_DIGITS = 15  # an amount of 10**15 Credits or more is garbage

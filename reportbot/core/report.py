@@ -8,8 +8,8 @@ from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import Literal
 
-from reportbot.periods import Period
-from reportbot.usage import Usage, UsageRow
+from reportbot.core.periods import Period
+from reportbot.core.usage import Usage, UsageRow
 
 ZERO = Decimal(0)
 OTHER_ID = "__other__"

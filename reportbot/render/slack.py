@@ -10,14 +10,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reportbot.render import render, truncate
-from reportbot.report import ApiLine, Report
-from reportbot.slack_limits import (
+from reportbot.core.report import ApiLine, Report
+from reportbot.render.slack_limits import (
     MAX_BLOCKS,
     MAX_BLOCKS_TEXT_CHARS,
     MAX_HEADER_CHARS,
     MAX_SECTION_CHARS,
 )
+from reportbot.render.templates import render, truncate
 
 # Below MAX_BLOCKS_TEXT_CHARS: the headers of continuation messages add to each page.
 MESSAGE_CHAR_BUDGET = MAX_BLOCKS_TEXT_CHARS - 1_000

@@ -16,16 +16,16 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from reportbot.config import Config, ReportConfig
+from reportbot.core.periods import Period, parse_period
+from reportbot.core.report import Report, compute_report
+from reportbot.core.usage import Usage
+from reportbot.destinations.senders import Progress, Senders
 from reportbot.errors import DeliveryError, ReportbotError
-from reportbot.periods import Period, parse_period
-from reportbot.report import Report, compute_report
-from reportbot.senders import Progress, Senders
-from reportbot.usage import Usage
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from reportbot.ledger import Ledger
+    from reportbot.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from reportbot.charts import daily_chart
-from reportbot.csv_export import csv_filename, usage_csv
+from reportbot.core.report import OTHER_ID, ZERO, ApiLine, Report
 from reportbot.errors import ConfigError
-from reportbot.render import Flavour, oneline, render, truncate
-from reportbot.report import OTHER_ID, ZERO, ApiLine, Report
+from reportbot.render.chart import daily_chart
+from reportbot.render.csv_export import csv_filename, usage_csv
+from reportbot.render.templates import Flavour, oneline, render, truncate
 
 CHART_CID = "chart"  # the placeholder build_message(png_cid_name="chart") rewrites
 CHART_WIDTH = 552  # px: the 600 px column less its padding

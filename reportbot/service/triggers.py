@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from apscheduler.triggers.cron import CronTrigger
 
 from reportbot.config import ReportConfig
-from reportbot.periods import Period, local_midnight_utc
+from reportbot.core.periods import Period, local_midnight_utc
 
 Clock = Callable[[], datetime]
 RETRY_FIRST = timedelta(minutes=5)

@@ -4,7 +4,7 @@
       ├── report:NAME    LocalCronTrigger(the report's cron, its zone) ─┐
       ├── catch-up:NAME  once on start, and after a missed run          ├─▶ Worker
       └── retry:NAME     once, at the next step of the backoff          ─┘
-    Worker (reportbot.worker) ── one spawned process per run: Runner (fetch … record)
+    Worker (reportbot.service.worker) ── one spawned process per run: Runner (fetch … record)
 
 Catch-up. APScheduler's memory store forgets runs missed while the process was down, so the
 ledger decides. A report's latest complete period is *due* once its schedule has fired at
@@ -65,11 +65,11 @@ from apscheduler.schedulers import SchedulerNotRunningError
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from reportbot.config import Config, ReportConfig
-from reportbot.cron import describe
-from reportbot.ledger import Ledger
-from reportbot.ledger_schema import mask_database_url
-from reportbot.triggers import local_time, next_run, report_trigger
-from reportbot.worker import LogSetup, Retry, Worker
+from reportbot.core.cron import describe
+from reportbot.ledger.schema import mask_database_url
+from reportbot.ledger.store import Ledger
+from reportbot.service.triggers import local_time, next_run, report_trigger
+from reportbot.service.worker import LogSetup, Retry, Worker
 
 log = logging.getLogger(__name__)
 

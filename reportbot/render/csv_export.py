@@ -32,8 +32,8 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
-from reportbot.periods import Period
-from reportbot.report import Report
+from reportbot.core.periods import Period
+from reportbot.core.report import Report
 
 HEADER = ("kind", "period", "date", "api_id", "api_name", "credits")
 GUARDED = ("=", "+", "-", "@", "\t", "\r", "'")

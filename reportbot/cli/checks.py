@@ -20,11 +20,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from reportbot.app import utc_now
 from reportbot.config import Config, ReportConfig, Settings
-from reportbot.delivery import UsageSource, fetch_usage
+from reportbot.core.periods import latest_complete
+from reportbot.delivery.runner import UsageSource, fetch_usage
+from reportbot.delivery.wiring import utc_now
 from reportbot.errors import DeliveryError, ReportbotError
-from reportbot.periods import latest_complete
 
 State = Literal["ok", "failed", "skipped"]
 MARKS = {"ok": "✓", "failed": "✗", "skipped": "-"}
@@ -64,8 +64,8 @@ def run_checks(config: Config, *, now: Callable[[], datetime] = utc_now) -> Iter
 
 
 def ledger_check(url: str) -> Check:
-    from reportbot.ledger import Ledger
-    from reportbot.ledger_schema import mask_database_url, sqlite_path
+    from reportbot.ledger.schema import mask_database_url, sqlite_path
+    from reportbot.ledger.store import Ledger
 
     shown = mask_database_url(url)
     try:
@@ -97,7 +97,7 @@ def usage_checks(
             groups.setdefault(key, []).append(report)
     if not groups or settings.acedata_token is None:
         return
-    from reportbot.acedata import UsageClient, make_http_client
+    from reportbot.sources.acedata import UsageClient, make_http_client
 
     with make_http_client() as http:
         for group in groups.values():
@@ -206,7 +206,7 @@ def webhook_check(url: str) -> Check:
 
 
 def smtp_check(settings: Settings) -> Check:
-    from reportbot.senders import smtp_sender
+    from reportbot.destinations.senders import smtp_sender
 
     sender = smtp_sender(settings)
     sender.attempts = 1  # say what is wrong now rather than after backing off

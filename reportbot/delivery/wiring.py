@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reportbot.config import Config, ReportConfig, Settings, parse_reports
-from reportbot.delivery import Runner, UsageSource
-from reportbot.demo import DEMO_TOML, DemoSource
+from reportbot.delivery.runner import Runner, UsageSource
+from reportbot.sources.demo import DEMO_TOML, DemoSource
 
 if TYPE_CHECKING:
     import httpx
@@ -34,7 +34,7 @@ def source_factory(
     def source_for(report: ReportConfig) -> UsageSource:
         if report.source == "demo":
             return DemoSource(now().astimezone(report.zone).date())
-        from reportbot.acedata import UsageClient, make_http_client
+        from reportbot.sources.acedata import UsageClient, make_http_client
 
         if not clients:
             clients.append(stack.enter_context(make_http_client()))
@@ -52,7 +52,7 @@ def open_runner(
     with ExitStack() as stack:
         ledger = None
         if with_ledger:
-            from reportbot.ledger import Ledger
+            from reportbot.ledger.store import Ledger
 
             stale_after = timedelta(seconds=config.settings.claim_timeout)
             ledger = stack.enter_context(

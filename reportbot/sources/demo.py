@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from reportbot.usage import Usage, UsageRow
+from reportbot.core.usage import Usage, UsageRow
 
 HISTORY_DAYS = 90
 WEEKDAY_FACTOR = (1.0, 1.1, 1.15, 1.1, 0.95, 0.45, 0.35)  # Monday..Sunday

@@ -8,11 +8,11 @@ from contextlib import contextmanager
 from datetime import datetime
 
 from reportbot.config import ReportConfig
-from reportbot.cron import DEFAULT_SCHEDULES, describe
-from reportbot.delivery import resolve_period
-from reportbot.ledger import Delivery, Ledger
-from reportbot.ledger_schema import sqlite_path
-from reportbot.triggers import is_due, local_time, next_run
+from reportbot.core.cron import DEFAULT_SCHEDULES, describe
+from reportbot.delivery.runner import resolve_period
+from reportbot.ledger.schema import sqlite_path
+from reportbot.ledger.store import Delivery, Ledger
+from reportbot.service.triggers import is_due, local_time, next_run
 
 HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
 ERROR_WIDTH = 72

@@ -24,7 +24,7 @@ claim; then it is retryable. If the message had actually left before the crash (
 accepted it, the SMTP server queued it), that one retry delivers it a second time. The
 ledger cannot tell the two cases apart, so keep ``stale_after`` well above the longest send.
 
-Tables, engines and schema migrations live in reportbot.ledger_schema.
+Tables, engines and schema migrations live in reportbot.ledger.schema.
 
 Every SQLAlchemy or driver error leaves this module as a one-line ``LedgerError``, and
 no message ever contains the database password.
@@ -47,7 +47,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.errors import LedgerError
-from reportbot.ledger_schema import (
+from reportbot.ledger.schema import (
     apply_migrations,
     as_utc,
     create_ledger_engine,

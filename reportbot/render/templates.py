@@ -16,8 +16,8 @@ from typing import Any, Literal
 
 import jinja2
 
+from reportbot.core.report import Report
 from reportbot.errors import ConfigError
-from reportbot.report import Report
 
 Flavour = Literal["html", "slack", "text"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -25,8 +25,9 @@ _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
 def builtin_templates() -> Path:
-    packaged = Path(__file__).parent / "templates"
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "templates"
+    package = Path(__file__).parent.parent
+    packaged = package / "templates"
+    return packaged if packaged.is_dir() else package.parent / "templates"
 
 
 def oneline(value: object) -> str:

@@ -1,0 +1,1 @@
+"""Pure: periods, report numbers, crontab, usage rows. No I/O, no clock."""

@@ -1,0 +1,1 @@
+"""Fetch, compute, render, claim, send, record: the orchestration."""

@@ -1,0 +1,1 @@
+"""The delivery ledger: one row per (report, period, destination)."""

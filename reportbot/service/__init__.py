@@ -1,0 +1,1 @@
+"""The worker: schedules, what is due, runs in processes of their own."""
