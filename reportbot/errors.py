@@ -8,7 +8,8 @@ where it enters our code, so the CLI only ever has to deal with these:
     │                                      missing credentials (found before any network call)
     ├── FetchError                 the usage API could not be read (after retries)
     ├── DeliveryError              a destination could not take a report;
-    │                              .permanent says whether retrying can help
+    │                              .permanent: whether retrying can help,
+    │                              .ambiguous: whether it may have arrived anyway
     └── LedgerError                the delivery ledger could not be read or written
 
 Messages are one line, say what to do next, and never contain a secret.
@@ -48,15 +49,26 @@ class DeliveryError(ReportbotError):
 
     ``permanent=True`` means retrying without a change by the user cannot help
     (bad token, unknown channel, refused mailbox); ``False`` means try again later.
-    ``posted`` counts the messages of a multi-message report that did arrive (and
+    ``ambiguous=True`` means the request may have arrived (a reset or timeout after it was
+    sent, a truncated answer): before sending again, look whether it did.
+    ``posted`` counts the parts of a multi-message report that did arrive (and
     ``first_receipt`` names the first of them), so that a retry can resume after them.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool = False,
+        ambiguous: bool = False,
+        posted: int = 0,
+        first_receipt: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
-        self.posted = 0
-        self.first_receipt: str | None = None
+        self.ambiguous = ambiguous
+        self.posted = posted
+        self.first_receipt = first_receipt
 
 
 class LedgerError(ReportbotError):

@@ -20,13 +20,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from reportbot.core.usage import Usage, UsageRow
+from reportbot.core.waits import RETRY_AFTER_CAP, retry_after
 from reportbot.errors import ConfigError, FetchError
 from reportbot.sources.acedata import (
-    RETRY_AFTER_CAP,
     UsageClient,
     aggregate_url,
     make_http_client,
-    retry_after,
 )
 from reportbot.sources.usage_body import parse_usage
 from tests.fakes.usage_api import UsageApiServer, encode_json, usage_row

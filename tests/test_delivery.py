@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from reportbot.destinations.senders import Progress
-from reportbot.errors import DeliveryError
+from reportbot.destinations.base import Progress
 from reportbot.ledger.store import Ledger
 
 
@@ -25,11 +24,9 @@ def test_progress_is_read_back_from_a_receipt(receipt: str | None, expected: Pro
 
 
 def test_progress_only_grows_and_keeps_the_first_receipt() -> None:
-    failure = DeliveryError("boom")
-    failure.posted, failure.first_receipt = 1, "ts-b"
-    assert Progress(3, "ts-a").after(failure) == Progress(3, "ts-a")
-    assert Progress().after(failure) == Progress(1, "ts-b")
-    assert Progress().after(DeliveryError("nothing posted")).text is None
+    assert Progress(3, "ts-a").advanced(1, "ts-b") == Progress(3, "ts-a")
+    assert Progress().advanced(1, "ts-b") == Progress(1, "ts-b")
+    assert Progress().advanced(0, None).text is None
     assert Progress.parse(Progress(4, "ts").text) == Progress(4, "ts")
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from reportbot.destinations.email import SmtpSender, build_message
+from reportbot.destinations.email import build_message
+from reportbot.destinations.smtp import SmtpSender
 from reportbot.errors import ConfigError, DeliveryError
 from tests.fakes.smtp import SmtpServer, untrusted_client_context
 

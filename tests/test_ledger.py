@@ -247,6 +247,7 @@ def test_the_schema_table_records_each_version_and_reopening_applies_nothing(url
     assert [(version, name) for version, name, _ in recorded] == [
         (1, "create_deliveries"),
         (2, "add_report_history_index"),
+        (3, "add_permanent_flag"),
     ]
     assert schema_rows(url) == recorded
     engine = create_ledger_engine(url)
@@ -260,9 +261,11 @@ def test_missing_migrations_are_applied_to_an_old_version_ledger(url: str) -> No
 
     Ledger(url).close()
 
-    assert [row[0] for row in schema_rows(url)] == [1, 2]
+    assert [row[0] for row in schema_rows(url)] == [1, 2, 3]
     indexes = {index["name"] for index in sa.inspect(engine).get_indexes("deliveries")}
     assert "ix_deliveries_report_updated" in indexes
+    columns = {column["name"] for column in sa.inspect(engine).get_columns("deliveries")}
+    assert "permanent" in columns
     engine.dispose()
 
 

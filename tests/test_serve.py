@@ -216,7 +216,7 @@ def test_sigterm_mid_delivery_lets_it_finish_and_exits_0(world: World) -> None:
     )
     assert messages[-1] == "stopped"
     loggers = {entry["logger"] for entry in logged}
-    assert {"reportbot.delivery.runner", "reportbot.sources.acedata"} <= loggers
+    assert {"reportbot.delivery.loop", "reportbot.sources.acedata"} <= loggers
     assert world.statuses() == {
         ("2024-W33", "slack:#api-usage"): "sent",
         ("2024-W33", "slack:C0000000002"): "sent",

@@ -122,11 +122,11 @@ def _fetch_yesterday(client: UsageSource, report: ReportConfig, now: datetime) -
 
 def slack_checks(settings: Settings, channels: list[str]) -> Iterator[Check]:
     """auth.test, then each channel against the conversations the bot can see."""
-    from reportbot.destinations.slack import SlackDestination
+    from reportbot.destinations.factory import slack_web_api
 
     assert settings.slack_bot_token is not None  # checked by missing_credentials
     token = settings.slack_bot_token.get_secret_value()
-    slack = SlackDestination(token=token, base_url=settings.slack_api_url, max_retries=1)
+    slack = slack_web_api(settings)
     try:
         yield Check("ok", "Slack token", f"accepted ({slack.auth_test()})")
     except DeliveryError as exc:
@@ -149,10 +149,13 @@ class _ListingError(Exception):
 
 def _visible_channels(token: str, base_url: str) -> dict[str, dict[str, Any]]:
     """id -> conversations.list entry, for every channel the token can see."""
-    from slack_sdk import WebClient
+    import time
+
     from slack_sdk.errors import SlackApiError, SlackClientError
 
-    client = WebClient(token, base_url, timeout=30)
+    from reportbot.destinations.slack_api import reader
+
+    client = reader(token, base_url, time.sleep)
     found: dict[str, dict[str, Any]] = {}
     try:
         for page in client.conversations_list(types="public_channel,private_channel", limit=1000):
@@ -189,24 +192,23 @@ def channel_check(channel: str, visible: dict[str, dict[str, Any]]) -> Check:
 
 def webhook_check(url: str) -> Check:
     """POST an empty message: a live webhook refuses it (400) and nothing is posted."""
-    import httpx
+    from reportbot.destinations.webhook import SlackWebhook
 
     try:
-        response = httpx.post(url, json={}, timeout=30)
-    except httpx.HTTPError as exc:
-        reason = f"{type(exc).__name__}: {exc}".replace(url, "[SLACK_WEBHOOK_URL]")
-        return Check("failed", "Slack webhook", f"could not be reached ({reason})")
-    answer = response.text.strip()[:60]
-    if response.status_code == 200 or answer in _LIVE_WEBHOOK_ANSWERS:
+        status, body = SlackWebhook(url).probe()
+    except DeliveryError as exc:
+        return Check("failed", "Slack webhook", str(exc))
+    answer = body.strip()[:60]
+    if status == 200 or answer in _LIVE_WEBHOOK_ANSWERS:
         return Check("ok", "Slack webhook", "live (it refused an empty test message)")
-    if response.status_code in (403, 404, 410):
-        problem = f"the webhook is gone (HTTP {response.status_code}, {answer}): {_NEW_WEBHOOK}"
+    if status in (403, 404, 410):
+        problem = f"the webhook is gone (HTTP {status}, {answer}): {_NEW_WEBHOOK}"
         return Check("failed", "Slack webhook", problem)
-    return Check("failed", "Slack webhook", f"unexpected answer (HTTP {response.status_code})")
+    return Check("failed", "Slack webhook", f"unexpected answer (HTTP {status})")
 
 
 def smtp_check(settings: Settings) -> Check:
-    from reportbot.destinations.senders import smtp_sender
+    from reportbot.destinations.factory import smtp_sender
 
     sender = smtp_sender(settings)
     sender.attempts = 1  # say what is wrong now rather than after backing off

@@ -10,17 +10,19 @@ import gc
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Literal, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from reportbot.config import Config, ReportConfig
 from reportbot.core.periods import Period, parse_period
 from reportbot.core.report import Report, compute_report
 from reportbot.core.usage import Usage
-from reportbot.destinations.senders import Progress, Senders
-from reportbot.errors import DeliveryError, ReportbotError
+from reportbot.delivery.loop import DeliveryLoop, Outcome
+from reportbot.destinations.factory import Destinations
+from reportbot.errors import ReportbotError
+from reportbot.render.rendered import RenderedReport
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Status = Literal["sent", "skipped", "failed", "dry-run"]
 MAX_PARALLEL_REPORTS = 4
 
 
@@ -46,27 +47,23 @@ class UsageSource(Protocol):
     ) -> Usage: ...
 
 
-@dataclass(frozen=True)
-class Outcome:
-    destination: str
-    status: Status
-    detail: str = ""
-    permanent: bool = False
-
-
 @dataclass
 class RunResult:
     report: str
     period: Period | None = None
     outcomes: list[Outcome] = field(default_factory=list)
     error: ReportbotError | None = None
-    built: Report | None = None
+    rendered: RenderedReport | None = None
+
+    @property
+    def built(self) -> Report | None:
+        return self.rendered.report if self.rendered else None
 
     @property
     def exit_status(self) -> int:
         if self.error is not None:
             return self.error.exit_status
-        return 1 if any(o.status == "failed" for o in self.outcomes) else 0
+        return 1 if any(o.failed for o in self.outcomes) else 0
 
 
 def fetch_usage(source: UsageSource, report: ReportConfig, start: date, end: date) -> Usage:
@@ -153,11 +150,12 @@ class Runner:
                     Outcome(d, "skipped", "already sent") for d in report.destinations
                 ]
                 return result
-            result.built = self.build(report, result.period)
+            built = self.build(report, result.period)
+            result.rendered = RenderedReport(built, self.config.settings.templates)
             if dry_run:
                 result.outcomes = [Outcome(d, "dry-run") for d in report.destinations]
             else:
-                result.outcomes = list(self._deliver_all(report, result.built, force=force))
+                result.outcomes = self._deliver_all(report, result.rendered, force=force)
         except ReportbotError as exc:
             result.error = exc
         return result
@@ -184,46 +182,12 @@ class Runner:
         return all(status.get(d) == "sent" for d in report.destinations)
 
     def _deliver_all(
-        self, report: ReportConfig, built: Report, *, force: bool
-    ) -> Iterator[Outcome]:
+        self, report: ReportConfig, rendered: RenderedReport, *, force: bool
+    ) -> list[Outcome]:
         assert self.ledger is not None
-        with ExitStack() as stack:
-            senders = Senders(self.config, report, built, stack)
-            for destination in report.destinations:
-                yield self._deliver_one(report, built.period, destination, senders, force=force)
-
-    def _deliver_one(
-        self,
-        report: ReportConfig,
-        period: Period,
-        destination: str,
-        senders: Senders,
-        *,
-        force: bool,
-    ) -> Outcome:
-        assert self.ledger is not None
-        claim = self.ledger.claim(
-            report.name, period.key, period.start, period.end, destination, force=force
-        )
-        if claim is None:
-            sent = self.ledger.status(report.name, period.key).get(destination) == "sent"
-            why = "already sent" if sent else "being sent by another process"
-            log.info("%s %s %s: %s", report.name, period.key, destination, why)
-            return Outcome(destination, "skipped", why)
-        resume = Progress.parse(claim.previous_receipt)
+        destinations = Destinations.from_settings(self.config.settings)
         try:
-            receipt = senders.send(destination, skip=resume.posted)
-        except DeliveryError as exc:
-            progress = resume.after(exc)
-            self.ledger.mark_failed(claim, str(exc), progress=progress.text)
-            log.error("%s %s %s: failed: %s", report.name, period.key, destination, exc)
-            return Outcome(destination, "failed", str(exc), permanent=exc.permanent)
-        except Exception as exc:
-            message = f"internal error: {type(exc).__name__}: {exc}"
-            self.ledger.mark_failed(claim, message)
-            log.exception("%s %s %s: %s", report.name, period.key, destination, message)
-            return Outcome(destination, "failed", message)
-        receipt = resume.first or receipt
-        self.ledger.mark_sent(claim, receipt)
-        log.info("%s %s %s: delivered (%s)", report.name, period.key, destination, receipt)
-        return Outcome(destination, "sent", receipt or "")
+            loop = DeliveryLoop(self.ledger, destinations)
+            return [loop.deliver(report, rendered, d, force=force) for d in report.destinations]
+        finally:
+            destinations.close()

@@ -60,25 +60,32 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
-deliveries = sa.Table(
-    "deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("report", sa.String, nullable=False),
-    sa.Column("period", sa.String, nullable=False),
-    sa.Column("period_start", sa.Date, nullable=False),
-    sa.Column("period_end", sa.Date, nullable=False),
-    sa.Column("destination", sa.String, nullable=False),
-    sa.Column("status", sa.String, nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False),
-    sa.Column("claim_token", sa.String, nullable=False),
-    sa.Column("receipt", sa.Text),
-    sa.Column("last_error", sa.Text),
-    sa.Column("created_at", UTCDateTime, nullable=False),
-    sa.Column("updated_at", UTCDateTime, nullable=False),
-    sa.UniqueConstraint("report", "period", "destination", name="uq_deliveries_key"),
-    sa.CheckConstraint("status IN ('sending', 'sent', 'failed')", name="ck_deliveries_status"),
-)
+def _deliveries_table(meta: sa.MetaData, *, version: int) -> sa.Table:
+    """The deliveries table as of a schema version (migrations create old shapes)."""
+    added = [sa.Column("permanent", sa.Boolean)] if version >= 3 else []
+    return sa.Table(
+        "deliveries",
+        meta,
+        sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+        sa.Column("report", sa.String, nullable=False),
+        sa.Column("period", sa.String, nullable=False),
+        sa.Column("period_start", sa.Date, nullable=False),
+        sa.Column("period_end", sa.Date, nullable=False),
+        sa.Column("destination", sa.String, nullable=False),
+        sa.Column("status", sa.String, nullable=False),
+        sa.Column("attempts", sa.Integer, nullable=False),
+        sa.Column("claim_token", sa.String, nullable=False),
+        sa.Column("receipt", sa.Text),
+        sa.Column("last_error", sa.Text),
+        sa.Column("created_at", UTCDateTime, nullable=False),
+        sa.Column("updated_at", UTCDateTime, nullable=False),
+        *added,
+        sa.UniqueConstraint("report", "period", "destination", name="uq_deliveries_key"),
+        sa.CheckConstraint("status IN ('sending', 'sent', 'failed')", name="ck_deliveries_status"),
+    )
+
+
+deliveries = _deliveries_table(metadata, version=3)
 
 schema_versions = sa.Table(
     "reportbot_schema",
@@ -89,14 +96,14 @@ schema_versions = sa.Table(
 )
 
 
-# Migrations: append only. Each must keep creating the shape it created when released, so
-# a later change to ``deliveries`` means a frozen copy of the old Table for version 1.
+# Migrations: append only. Each must keep creating the shape it created when released
+# (version 1 creates the table as it was then: see _deliveries_table).
 Migration = Callable[[Connection], None]
 
 
 def create_deliveries(conn: Connection) -> None:
     """Version 1: the deliveries table with its (report, period, destination) key."""
-    deliveries.create(conn)
+    _deliveries_table(sa.MetaData(), version=1).create(conn)
 
 
 def add_report_history_index(conn: Connection) -> None:
@@ -106,7 +113,16 @@ def add_report_history_index(conn: Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (create_deliveries, add_report_history_index)
+def add_permanent_flag(conn: Connection) -> None:
+    """Version 3: whether a failure needs the user (retried slowly) or not (retried soon)."""
+    conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN permanent BOOLEAN"))
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    create_deliveries,
+    add_report_history_index,
+    add_permanent_flag,
+)
 
 
 def mask_database_url(url: str) -> str:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -100,6 +101,7 @@ class Delivery:
     last_error: str | None
     created_at: datetime
     updated_at: datetime
+    permanent: bool | None = None
 
 
 def _delivery(row: sa.Row[Any]) -> Delivery:
@@ -192,15 +194,53 @@ class Ledger:
 
     def mark_sent(self, claim: Claim, receipt: str | None) -> bool:
         """Record the delivery as sent; False (and a warning) if the claim was taken over."""
-        return self._finish(claim, {"status": SENT, "receipt": receipt, "last_error": None})
+        changes = {"status": SENT, "receipt": receipt, "last_error": None, "permanent": None}
+        return self._finish(claim, changes)
 
-    def mark_failed(self, claim: Claim, error: str, *, progress: str | None = None) -> bool:
+    def renew(self, claim: Claim) -> bool:
+        """Keep a claim fresh while its send runs; False if it was taken over."""
+        return self._finish(claim, {"status": SENDING}, quiet=True)
+
+    @contextmanager
+    def keep_alive(self, claim: Claim, every: float | None = None) -> Iterator[None]:
+        """Renew ``claim`` every ``every`` seconds (a quarter of the claim timeout) meanwhile.
+
+        So a send that waits (rate limits, a slow server) is never taken for a dead one and
+        taken over by another process; only a process that stopped renewing loses its claim.
+        """
+        interval = every if every is not None else self._stale_after.total_seconds() / 4
+        stop = threading.Event()
+
+        def renew() -> None:
+            while not stop.wait(interval):
+                try:
+                    if not self.renew(claim):
+                        return
+                except LedgerError as exc:
+                    logger.warning("cannot renew the claim on %s: %s", claim.label, exc)
+
+        thread = threading.Thread(target=renew, name=f"renew-{claim.id}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            thread.join()
+
+    def mark_failed(
+        self, claim: Claim, error: str, *, progress: str | None = None, permanent: bool = False
+    ) -> bool:
         """Record the delivery as failed; False (and a warning) if the claim was taken over.
 
         ``progress`` (kept as the receipt) records how far a partial send got, so that the
-        next claim can resume instead of sending again what already arrived.
+        next claim can resume instead of sending again what already arrived. ``permanent``:
+        the failure needs the user (the worker retries it slowly).
         """
-        changes: dict[str, Any] = {"status": FAILED, "last_error": error[:_MAX_ERROR_CHARS]}
+        changes: dict[str, Any] = {
+            "status": FAILED,
+            "last_error": error[:_MAX_ERROR_CHARS],
+            "permanent": permanent,
+        }
         if progress is not None:
             changes["receipt"] = progress
         return self._finish(claim, changes)
@@ -284,7 +324,7 @@ class Ledger:
             raise _LostRace
         return request.claim(current.id, token, attempt, previous=current)
 
-    def _finish(self, claim: Claim, changes: dict[str, Any]) -> bool:
+    def _finish(self, claim: Claim, changes: dict[str, Any], *, quiet: bool = False) -> bool:
         statement = (
             sa.update(deliveries)
             .where(
@@ -296,7 +336,7 @@ class Ledger:
         )
         with self._errors("write to"), transaction(self._engine, write=True) as conn:
             taken_over = conn.execute(statement).rowcount != 1
-        if taken_over:
+        if taken_over and not quiet:
             logger.warning(
                 "not marking %s %s: another process took the claim over",
                 claim.label,

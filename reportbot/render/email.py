@@ -43,10 +43,14 @@ class RenderedEmail:
 
 
 def render_email(
-    report: Report, override: Path | None = None, *, chart: bool = True
+    report: Report, override: Path | None = None, *, chart: bool = True, png: bytes | None = None
 ) -> RenderedEmail:
-    """Render every part of the email for ``report``; ``ConfigError`` for a broken template."""
-    png = daily_chart(report) if chart else None
+    """Render every part of the email for ``report``; ``ConfigError`` for a broken template.
+
+    ``png`` is the chart when it was drawn already; else it is drawn here if ``chart``.
+    """
+    if png is None and chart:
+        png = daily_chart(report)
     context = _context(report, png)
     subject = _one_line(_render("text", "subject.txt.j2", override, context))
     text = _render("text", "report.txt.j2", override, context)

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -30,6 +28,7 @@ import httpx
 from reportbot import __version__
 from reportbot.core.periods import iso_z, utc_bounds
 from reportbot.core.usage import Usage
+from reportbot.core.waits import retry_after
 from reportbot.errors import ConfigError, FetchError
 from reportbot.sources.usage_body import one_line, parse_usage, text_of
 
@@ -40,7 +39,6 @@ for _chatty in ("httpx", "httpcore"):
 
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-RETRY_AFTER_CAP = 60.0
 
 _RETRY_STATUSES = frozenset({408, 409, 429, *range(500, 600)})
 _RETRY_ERRORS = (
@@ -216,29 +214,6 @@ def query_params(
     if user_id:
         params["user_id"] = user_id
     return params
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait, capped; None if absent or unreadable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = _seconds_until(value, now)
-    if not math.isfinite(seconds):
-        return None
-    return min(RETRY_AFTER_CAP, max(0.0, seconds))
-
-
-def _seconds_until(http_date: str, now: datetime) -> float:
-    try:
-        moment = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError):
-        return math.nan
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - now).total_seconds()
 
 
 def accepted(response: httpx.Response) -> httpx.Response:

@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import socket
+import struct
 import threading
 import time
 from collections.abc import Iterable
@@ -27,7 +29,18 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from reportbot.render.rendered import RenderedReport
+
 WEBHOOK_PATH = "/webhook/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
+
+
+def rendered_with(messages: list[dict[str, Any]]) -> RenderedReport:
+    """A rendered demo report whose Slack output is ``messages``."""
+    from tests.conftest import demo_report
+
+    rendered = RenderedReport(demo_report("2024-W33"))
+    rendered.__dict__["slack_messages"] = messages  # what cached_property would hold
+    return rendered
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class Post:
     blocks: list[Any] | None
     thread_ts: str | None
     ts: str | None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,10 +65,14 @@ class Upload:
 class _Fault:
     status: int | None  # None: answer normally (after the delay)
     error: str | None
-    retry_after: int | None
+    retry_after: int | str | None
     times: int
     after: int
     delay: float
+    mode: str | None = None  # "reset", "truncate" or "no_ts": after handling the call
+
+
+FAULT_MODES = ("reset", "truncate", "no_ts")
 
 
 @dataclass
@@ -62,6 +80,7 @@ class _Reply:
     status: int
     body: dict[str, Any] | str
     headers: dict[str, str]
+    mode: str | None = None
 
 
 def slack_limit_error(payload: dict[str, Any]) -> str | None:
@@ -119,11 +138,13 @@ class SlackApiStub:
         team: str = "Test Team",
         user: str = "reportbot",
         page_size: int = 100,
+        history: bool = True,
     ) -> None:
         self.token = token
         self.channels = dict(channels if channels is not None else {"C0123456789": "api-usage"})
         self.not_member = set(not_member)
         self.team, self.user, self.page_size = team, user, page_size
+        self.history = history  # False: conversations.history answers missing_scope
         self.posts: list[Post] = []
         self.uploads: list[Upload] = []
         self.calls: list[str] = []
@@ -171,9 +192,10 @@ class SlackApiStub:
         status: int | None = None,
         error: str | None = None,
         times: int = 1,
-        retry_after: int | None = None,
+        retry_after: int | str | None = None,
         after: int = 0,
         delay: float = 0.0,
+        mode: str | None = None,
     ) -> None:
         """Answer ``times`` calls of ``method`` with a fault, after letting ``after`` through.
 
@@ -181,10 +203,14 @@ class SlackApiStub:
         ``ok: false``) and 500 otherwise; a 429 sends ``Retry-After`` (default 0); a 5xx
         without ``error`` has a non-JSON body, as Slack's load balancers send. ``delay`` alone
         answers normally but late (the call succeeds here even if the client timed out).
+        ``mode`` handles the call normally (a post is accepted) and then breaks the answer:
+        ``reset`` closes the connection without one, ``truncate`` sends half of it, ``no_ts``
+        answers ``ok`` without a ``ts``.
         """
-        if status is None and (error or not delay):
+        assert mode is None or mode in FAULT_MODES
+        if status is None and mode is None and (error or not delay):
             status = 429 if error == "ratelimited" else 200 if error else 500
-        fault = _Fault(status, error, retry_after, times, after, delay)
+        fault = _Fault(status, error, retry_after, times, after, delay, mode)
         with self._lock:
             self._faults.setdefault(method, []).append(fault)
 
@@ -198,6 +224,16 @@ class SlackApiStub:
             time.sleep(fault.delay)
         if fault is not None and fault.status is not None:
             return _fault_reply(fault.status, fault, webhook=method == "webhook")
+        reply = self._answer(method, params, auth, raw)
+        if fault is not None and fault.mode is not None:
+            reply.mode = fault.mode
+            if fault.mode == "no_ts" and isinstance(reply.body, dict):
+                reply.body = {k: v for k, v in reply.body.items() if k != "ts"}
+        return reply
+
+    def _answer(
+        self, method: str, params: dict[str, Any], auth: str | None, raw: bytes
+    ) -> _Reply:
         if method == "webhook":
             return self._webhook(params)
         if method == "upload":
@@ -249,7 +285,10 @@ class SlackApiStub:
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
         with self._lock:
             ts = f"{1700000000 + next(self._ids)}.000100"
-            self.posts.append(Post(cid, params["text"], blocks, params.get("thread_ts"), ts))
+            metadata = params.get("metadata")
+            metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
+            post = Post(cid, params["text"], blocks, params.get("thread_ts"), ts, metadata)
+            self.posts.append(post)
         return _ok(channel=cid, ts=ts, message={"text": params["text"], "ts": ts})
 
     def _conversations_list(self, params: dict[str, Any]) -> _Reply:
@@ -262,6 +301,34 @@ class SlackApiStub:
         more = start + size < len(listed)
         return _ok(
             channels=listed[start : start + size],
+            response_metadata={"next_cursor": str(start + size) if more else ""},
+        )
+
+    def _conversations_history(self, params: dict[str, Any]) -> _Reply:
+        if not self.history:
+            missing = {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            return _Reply(200, missing, {})
+        cid, error = self._channel(str(params.get("channel", "")))
+        if cid is None or cid != params.get("channel"):
+            return _error("channel_not_found")  # history takes ids only
+        if error:
+            return _error(error)
+        oldest = float(params.get("oldest") or 0)
+        metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        with self._lock:
+            found = [p for p in reversed(self.posts) if p.channel == cid and p.thread_ts is None]
+        found = [p for p in found if p.ts and float(p.ts) > oldest]
+        start = int(params.get("cursor") or 0)
+        size = min(int(params.get("limit") or 100), self.page_size)
+        page = [
+            {"type": "message", "ts": p.ts, "text": p.text}
+            | ({"metadata": p.metadata} if metadata and p.metadata else {})
+            for p in found[start : start + size]
+        ]
+        more = start + size < len(found)
+        return _ok(
+            messages=page,
+            has_more=more,
             response_metadata={"next_cursor": str(start + size) if more else ""},
         )
 
@@ -315,7 +382,7 @@ def _error(code: str, status: int = 200) -> _Reply:
 def _fault_reply(status: int, fault: _Fault, *, webhook: bool) -> _Reply:
     headers = {}
     if fault.retry_after is not None or status == 429:
-        headers["Retry-After"] = str(fault.retry_after or 0)
+        headers["Retry-After"] = str(0 if fault.retry_after is None else fault.retry_after)
     code = fault.error or ("ratelimited" if status == 429 else None)
     if code is None:
         return _Reply(status, "<html><body>Service Unavailable</body></html>", headers)
@@ -344,14 +411,26 @@ def _handler_for(stub: SlackApiStub) -> type[BaseHTTPRequestHandler]:
         def _body(self, raw: bytes) -> dict[str, Any]:
             kind = self.headers.get("Content-Type") or ""
             if kind.startswith("application/json"):
-                return dict(json.loads(raw or b"{}"))
+                body = json.loads(raw or b"{}")
+                return dict(body) if isinstance(body, dict) else {}
             if kind.startswith("application/x-www-form-urlencoded") and "/upload/" not in self.path:
                 return dict(parse_qsl(raw.decode()))
             return {}
 
         def _send(self, reply: _Reply) -> None:
+            if reply.mode == "reset":
+                self._reset()
+                return
             with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                 self._write(reply)  # unless the client gave up (a timeout test)
+
+        def _reset(self) -> None:
+            """Close the connection with a RST and no answer (the post was taken)."""
+            self.close_connection = True
+            self.connection.setsockopt(
+                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
+            )
+            self.connection.close()
 
         def _write(self, reply: _Reply) -> None:
             is_json = isinstance(reply.body, dict)
@@ -363,6 +442,11 @@ def _handler_for(stub: SlackApiStub) -> type[BaseHTTPRequestHandler]:
             for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
+            if reply.mode == "truncate":
+                self.wfile.write(data[: len(data) // 2])
+                self.wfile.flush()
+                self.close_connection = True
+                return
             self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
