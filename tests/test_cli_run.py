@@ -310,3 +310,39 @@ def test_a_retry_after_a_half_posted_report_posts_only_the_rest(world: World) ->
     with Ledger(f"sqlite:///{world.folder / 'ledger.db'}") as ledger:
         (row,) = ledger.history()
     assert row.receipt == world.slack.posts[0].ts  # the digest's first message
+
+
+# -- exactly once at the edges (issue: one delivery seam) --
+
+
+def test_a_lost_ledger_does_not_post_the_digest_again(world: World) -> None:
+    assert world.run("run", "weekly-digest", "--period", "2024-W33").returncode == 0
+    (world.folder / "ledger.db").unlink()
+    again = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert again.returncode == 0, again.stderr
+    assert len(world.slack.posts) == 2  # one per channel, found by their keys the second time
+    assert "found already delivered" in again.stdout
+
+
+def test_a_reset_after_slack_took_the_post_posts_it_once(world: World) -> None:
+    world.slack.fail_next("chat.postMessage", mode="reset")
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert [p.channel for p in world.slack.posts] == ["C0123456789", "C0000000002"]
+
+
+@pytest.mark.parametrize("retry_after", ["1.5", "-5", "Wed, 21 Oct 2015 07:28:00 GMT"])
+def test_any_form_of_retry_after_from_slack_is_a_short_wait(world: World, retry_after: str) -> None:
+    world.slack.fail_next("chat.postMessage", status=429, retry_after=retry_after)
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert "internal error" not in result.stderr + result.stdout
+    assert len(world.slack.posts) == 2
+
+
+def test_an_ok_without_a_ts_is_not_recorded_as_none(world: World) -> None:
+    world.slack.fail_next("chat.postMessage", mode="no_ts")
+    result = world.run("run", "weekly-digest", "--period", "2024-W33")
+    assert result.returncode == 0, result.stderr
+    assert "None" not in result.stdout
+    assert f"sent ({world.slack.posts[0].ts}" in result.stdout

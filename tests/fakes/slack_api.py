@@ -26,16 +26,18 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
 
-from reportbot.render.rendered import RenderedReport
+if TYPE_CHECKING:
+    from reportbot.render.rendered import RenderedReport
 
 WEBHOOK_PATH = "/webhook/T000/B000/XXXXXXXXXXXXXXXXXXXXXXXX"
 
 
 def rendered_with(messages: list[dict[str, Any]]) -> RenderedReport:
     """A rendered demo report whose Slack output is ``messages``."""
+    from reportbot.render.rendered import RenderedReport
     from tests.conftest import demo_report
 
     rendered = RenderedReport(demo_report("2024-W33"))
@@ -151,6 +153,7 @@ class SlackApiStub:
         self._faults: dict[str, list[_Fault]] = {}
         self._pending: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
+        self._epoch = int(time.time())  # a ts is when Slack took the message
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
@@ -284,7 +287,7 @@ class SlackApiStub:
         blocks = params.get("blocks")
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
         with self._lock:
-            ts = f"{1700000000 + next(self._ids)}.000100"
+            ts = f"{self._epoch + next(self._ids)}.000100"
             metadata = params.get("metadata")
             metadata = json.loads(metadata) if isinstance(metadata, str) else metadata
             post = Post(cid, params["text"], blocks, params.get("thread_ts"), ts, metadata)
