@@ -218,6 +218,8 @@ def test_a_period_is_due_once_the_schedule_has_run_since_it_ended(
 
 
 def test_retries_back_off_from_5_minutes_doubling_up_to_6_hours() -> None:
+    assert retry_delay(1, permanent=True) == timedelta(hours=1)
+    assert retry_delay(3, permanent=True) == timedelta(hours=4)
     minutes = [retry_delay(n) / timedelta(minutes=1) for n in range(1, 11)]
     assert minutes == [5, 10, 20, 40, 80, 160, 320, 360, 360, 360]
     assert retry_delay(1000) == timedelta(hours=6)
@@ -340,10 +342,10 @@ def test_a_second_run_for_the_same_period_when_the_clocks_go_back_sends_nothing(
     assert world.rows("daily") == {("2024-10-26", "slack:#api-usage"): ("sent", 1)}
 
 
-def test_a_failed_destination_is_retried_at_growing_intervals_until_it_is_sent(
+def test_a_destination_that_needs_a_fix_is_retried_slowly_until_it_is_sent(
     world: World,
 ) -> None:
-    world.slack.not_member.add("C0000000002")
+    world.slack.not_member.add("C0000000002")  # permanent: someone has to invite the bot
     worker = world.worker()
     retry = worker.deliver_latest("weekly-digest", "catch-up on start")
     waits = []
@@ -352,7 +354,7 @@ def test_a_failed_destination_is_retried_at_growing_intervals_until_it_is_sent(
         waits.append(retry.at - world.clock.now)
         world.clock.now = retry.at
         retry = worker.retry("weekly-digest", "2024-W33")
-    assert waits == [timedelta(minutes=5), timedelta(minutes=10), timedelta(minutes=20)]
+    assert waits == [timedelta(hours=1), timedelta(hours=2), timedelta(hours=4)]
     assert retry is not None
     world.slack.not_member.clear()  # someone invited the bot
     world.clock.now = retry.at
@@ -362,6 +364,20 @@ def test_a_failed_destination_is_retried_at_growing_intervals_until_it_is_sent(
         ("2024-W33", "slack:#api-usage"): ("sent", 1),
         ("2024-W33", "slack:C0000000002"): ("sent", 5),
     }
+
+
+def test_a_transient_failure_is_retried_soon_at_growing_intervals(world: World) -> None:
+    world.slack.fail_next("chat.postMessage", status=503, times=1000, after=1)
+    worker = world.worker()
+    retry = worker.deliver_latest("weekly-digest", "catch-up on start")
+    waits = []
+    for _ in range(2):
+        assert retry is not None
+        waits.append(retry.at - world.clock.now)
+        world.clock.now = retry.at
+        retry = worker.retry("weekly-digest", "2024-W33")
+    assert waits == [timedelta(minutes=5), timedelta(minutes=10)]
+    assert channels_posted(world) == ["C0123456789"]
 
 
 def test_retries_stop_once_a_newer_period_is_the_latest_and_the_row_stays_failed(

@@ -50,6 +50,7 @@ import threading
 import time
 from contextlib import suppress
 from datetime import UTC
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -68,6 +69,7 @@ from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import describe
 from reportbot.ledger.schema import mask_database_url
 from reportbot.ledger.store import Ledger
+from reportbot.service.ephemeral import ephemeral_ledger_warning
 from reportbot.service.triggers import local_time, next_run, report_trigger
 from reportbot.service.worker import LogSetup, Retry, Worker
 
@@ -119,6 +121,12 @@ class Service:
         self._drain()
 
     def _log_start(self) -> None:
+        in_container = Path("/.dockerenv").exists() or Path("/run/.containerenv").exists()
+        warning = ephemeral_ledger_warning(
+            self.config.settings.database_url, os.environ, in_container=in_container
+        )
+        if warning:
+            log.warning("%s", warning)
         url = mask_database_url(self.config.settings.database_url)
         count = len(self.config.reports)
         log.info("serving %d report%s; ledger %s", count, "s" * (count != 1), url)

@@ -16,6 +16,7 @@ from reportbot.core.periods import Period, local_midnight_utc
 
 Clock = Callable[[], datetime]
 RETRY_FIRST = timedelta(minutes=5)
+RETRY_FIRST_PERMANENT = timedelta(hours=1)  # needs the user: no point asking every 5 min
 RETRY_MAX = timedelta(hours=6)
 
 
@@ -56,9 +57,14 @@ def is_due(report: ReportConfig, period: Period, now: datetime) -> bool:
     return first is not None and first.astimezone(UTC) <= now.astimezone(UTC)
 
 
-def retry_delay(failed_runs: int) -> timedelta:
-    """5, 10, 20, 40 ... minutes after the 1st, 2nd, 3rd, 4th ... failed run; at most 6 h."""
-    return min(RETRY_FIRST * (1 << min(max(failed_runs, 1) - 1, 16)), RETRY_MAX)
+def retry_delay(failed_runs: int, *, permanent: bool = False) -> timedelta:
+    """5, 10, 20, 40 ... minutes after the 1st, 2nd, 3rd, 4th ... failed run; at most 6 h.
+
+    A permanent failure (unknown channel, refused login: the user has to act) is retried
+    on the slow schedule: 1, 2, 4, 6, 6 ... hours.
+    """
+    first = RETRY_FIRST_PERMANENT if permanent else RETRY_FIRST
+    return min(first * (1 << min(max(failed_runs, 1) - 1, 16)), RETRY_MAX)
 
 
 def local_time(moment: datetime, zone: tzinfo) -> str:

@@ -150,7 +150,10 @@ class Worker:
                 self._failed_runs.pop(report.name, None)
                 log.info("%s %s: delivered to all %d destinations", report.name, period.key, total)
                 return None
-            return self._retry_later(report, period, f"sent to {sent} of {total} destinations")
+            failed = self.ledger.failed_for(report.name, period.key)
+            permanent = bool(failed) and all(row.permanent for row in failed)
+            what = f"sent to {sent} of {total} destinations"
+            return self._retry_later(report, period, what, permanent=permanent)
 
     def _run(self, report: ReportConfig, period: Period) -> None:
         if self.child_logs is None:
@@ -214,19 +217,22 @@ class Worker:
             )
         return self._retry_later(report, period, "the run failed")
 
-    def _retry_later(self, report: ReportConfig, period: Period, what: str) -> Retry | None:
+    def _retry_later(
+        self, report: ReportConfig, period: Period, what: str, *, permanent: bool = False
+    ) -> Retry | None:
         if self._stopping:
             return None
         last_period, count = self._failed_runs.get(report.name, (period.key, 0))
         count = count + 1 if last_period == period.key else 1
         self._failed_runs[report.name] = (period.key, count)
-        delay = retry_delay(count)
+        delay = retry_delay(count, permanent=permanent)
         at = self.clock() + delay
         log.warning(
-            "%s %s: %s; retry %d in %s, at %s",
+            "%s %s: %s%s; retry %d in %s, at %s",
             report.name,
             period.key,
             what,
+            " (needs a fix: retried slowly)" if permanent else "",
             count,
             _duration(delay),
             local_time(at, report.zone),
