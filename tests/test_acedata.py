@@ -6,6 +6,7 @@ import json
 import logging
 import random
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -905,3 +906,35 @@ def test_it_reads_a_long_period_of_many_rows_exactly(
     usage = client.fetch(start, date(2024, 12, 31), ZoneInfo("UTC"))
     assert len(usage.rows) == len(rows)
     assert usage.reported_total == sum((Decimal(f"0.{i:03d}") for i in range(30)), Decimal(0)) * 366
+
+
+def test_a_server_that_trickles_its_answer_is_cut_off_at_the_fetch_deadline() -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def trickle() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(65536)
+            conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n")
+            conn.sendall(b"Content-Length: 100000\r\n\r\n")
+            for _ in range(400):  # 1 byte every 20 ms: never a read timeout
+                if stop.wait(0.02):
+                    return
+                try:
+                    conn.sendall(b" ")
+                except OSError:
+                    return
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    with httpx.Client(timeout=5) as http:
+        client = UsageClient(http, url, "tok", deadline=0.5, sleep=lambda _: None)
+        started = time.monotonic()
+        with pytest.raises(FetchError, match=r"did not answer within 0\.5 s"):
+            client.fetch(date(2024, 8, 12), date(2024, 8, 18), ZoneInfo("UTC"))
+    assert time.monotonic() - started < 5  # not the 8 s the trickle would take
+    stop.set()
+    thread.join(timeout=5)
+    listener.close()

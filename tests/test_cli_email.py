@@ -6,7 +6,6 @@ import csv
 import email
 import io
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.conftest import subprocess_env
+from tests.fakes.cli import reportbot_env, run_reportbot
 from tests.fakes.smtp import SmtpServer, write_test_ca
 from tests.fakes.usage_api import UsageApiServer
 
@@ -48,27 +47,16 @@ class World:
     smtp: SmtpServer
 
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        base = {
-            "ACEDATA_TOKEN": TOKEN,
-            "ACEDATA_BASE_URL": self.api.url,
-            "SMTP_HOST": "localhost",
-            "SMTP_PORT": str(self.smtp.port),
-            "SMTP_USERNAME": "reportbot",
-            "SMTP_PASSWORD": PASSWORD,
-            "SMTP_FROM": "Reportbot <reportbot@example.com>",
-            "SMTP_SECURITY": "starttls",
-            "SSL_CERT_FILE": str(write_test_ca(self.folder / "ca.pem")),
-            "REPORTBOT_DATABASE_URL": f"sqlite:///{self.folder / 'ledger.db'}",
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "reportbot", *args],
-            cwd=self.folder,
-            env=subprocess_env(**{**base, **env}),
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
+        base = reportbot_env(
+            self.folder,
+            api=self.api,
+            api_token=TOKEN,
+            smtp=self.smtp,
+            smtp_login=("reportbot", PASSWORD),
+            ca_file=write_test_ca(self.folder / "ca.pem"),
+            **env,
         )
+        return run_reportbot(self.folder, base, *args, timeout=180)
 
     def received(self) -> list[EmailMessage]:
         return [email.message_from_bytes(m.raw, policy=default) for m in self.smtp.messages]  # type: ignore[misc]

@@ -16,11 +16,11 @@ from click.testing import CliRunner
 
 from reportbot.cli.commands import cli
 from tests.conftest import subprocess_env
+from tests.fakes.cli import reportbot_env, run_reportbot
 from tests.fakes.slack_api import WEBHOOK_PATH, SlackApiStub
 from tests.fakes.smtp import SmtpServer, _test_ca
 from tests.fakes.usage_api import UsageApiServer
 from tests.test_cli_run import NAMES, ROWS, SLACK_TOKEN, TOKEN
-from tests.test_serve import CLOCKED, FAKE_NOW
 
 pytestmark = pytest.mark.slow
 
@@ -55,33 +55,19 @@ class World:
     def run(
         self, *args: str, now: datetime | None = None, **env: str
     ) -> subprocess.CompletedProcess[str]:
-        base = {
-            "ACEDATA_TOKEN": TOKEN,
-            "ACEDATA_BASE_URL": self.api.url,
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_API_URL": self.slack.url,
-            "SLACK_WEBHOOK_URL": self.slack.webhook_url,
-            "SMTP_HOST": self.smtp.host,
-            "SMTP_PORT": str(self.smtp.port),
-            "SMTP_USERNAME": SMTP_USER,
-            "SMTP_PASSWORD": SMTP_PASSWORD,
-            "SMTP_FROM": "reportbot <reportbot@example.com>",
-            "SMTP_SECURITY": "starttls",
-            "SSL_CERT_FILE": str(self.folder / "test-ca.pem"),
-            "REPORTBOT_DATABASE_URL": f"sqlite:///{self.ledger}",
-        }
-        command = ["-c", CLOCKED] if now else ["-m", "reportbot"]
-        if now:
-            base[FAKE_NOW] = str(now.timestamp())
-        result = subprocess.run(
-            [sys.executable, *command, *args],
-            cwd=self.folder,
-            env=subprocess_env(**{**base, **env}),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        base = reportbot_env(
+            self.folder,
+            api=self.api,
+            api_token=TOKEN,
+            slack=self.slack,
+            slack_token=SLACK_TOKEN,
+            webhook=True,
+            smtp=self.smtp,
+            smtp_login=(SMTP_USER, SMTP_PASSWORD),
+            ca_file=self.folder / "test-ca.pem",
+            **env,
         )
+        result = run_reportbot(self.folder, base, *args, now=now)
         assert "Traceback" not in result.stderr, result.stderr
         for secret in SECRETS:
             assert secret not in result.stdout + result.stderr

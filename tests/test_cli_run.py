@@ -13,6 +13,7 @@ import pytest
 
 from reportbot.ledger.store import Ledger
 from tests.conftest import subprocess_env
+from tests.fakes.cli import reportbot_env, run_reportbot
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
 
@@ -48,22 +49,15 @@ class World:
     slack: SlackApiStub
 
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-        base = {
-            "ACEDATA_TOKEN": TOKEN,
-            "ACEDATA_BASE_URL": self.api.url,
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_API_URL": self.slack.url,
-            "REPORTBOT_DATABASE_URL": f"sqlite:///{self.folder / 'ledger.db'}",
-        }
-        return subprocess.run(
-            [sys.executable, "-m", "reportbot", *args],
-            cwd=self.folder,
-            env=subprocess_env(**{**base, **env}),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
+        base = reportbot_env(
+            self.folder,
+            api=self.api,
+            api_token=TOKEN,
+            slack=self.slack,
+            slack_token=SLACK_TOKEN,
+            **env,
         )
+        return run_reportbot(self.folder, base, *args)
 
 
 @pytest.fixture

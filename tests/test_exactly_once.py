@@ -23,7 +23,8 @@ from reportbot.config import ReportConfig, Settings
 from reportbot.delivery.loop import DeliveryLoop, Outcome, classify
 from reportbot.destinations.factory import Destinations
 from reportbot.errors import ConfigError, DeliveryError, LedgerError
-from reportbot.ledger.store import Claim, Ledger
+from reportbot.ledger.rows import Claim
+from reportbot.ledger.store import Ledger
 from reportbot.render.rendered import RenderedReport
 from tests.conftest import demo_report
 from tests.fakes.databases import LEDGER_BACKENDS, ledger_database

@@ -19,6 +19,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from reportbot.errors import ConfigError, LedgerError
+from reportbot.ledger.rows import Claim
 from reportbot.ledger.schema import (
     MIGRATIONS,
     apply_migrations,
@@ -26,7 +27,7 @@ from reportbot.ledger.schema import (
     mask_database_url,
     normalize_database_url,
 )
-from reportbot.ledger.store import Claim, Ledger
+from reportbot.ledger.store import Ledger
 from tests.fakes.databases import LEDGER_BACKENDS, ledger_database
 
 T0 = datetime(2024, 8, 19, 9, 0, tzinfo=UTC)

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -25,7 +24,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from reportbot.ledger.store import Ledger
-from tests.conftest import subprocess_env
+from tests.fakes.cli import reportbot_argv, reportbot_env, run_reportbot
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
 from tests.test_cli_run import CONFIG, NAMES, ROWS, SLACK_TOKEN, TOKEN
@@ -33,14 +32,6 @@ from tests.test_cli_run import CONFIG, NAMES, ROWS, SLACK_TOKEN, TOKEN
 pytestmark = pytest.mark.slow
 
 BERLIN = ZoneInfo("Europe/Berlin")
-FAKE_NOW = "REPORTBOT_TEST_NOW"
-# `python -c CLOCKED serve ...`: reportbot's CLI with the process clock set to $FAKE_NOW.
-CLOCKED = f"""
-import os, time_machine
-from reportbot.cli.commands import main  # imported first: the clock starts at $FAKE_NOW after that
-time_machine.travel(float(os.environ["{FAKE_NOW}"]), tick=True).start()
-main()
-"""
 TIMEOUT = 60.0
 CHANNEL_IDS = ["C0123456789", "C0000000002"]
 
@@ -97,20 +88,20 @@ class World:
         return f"sqlite:///{self.folder / 'ledger.db'}"
 
     def env(self, now: datetime, **extra: str) -> dict[str, str]:
-        base = {
-            "ACEDATA_TOKEN": TOKEN,
-            "ACEDATA_BASE_URL": self.api.url,
-            "SLACK_BOT_TOKEN": SLACK_TOKEN,
-            "SLACK_API_URL": self.slack.url,
-            "REPORTBOT_DATABASE_URL": self.ledger_url,
-            FAKE_NOW: str(now.timestamp()),
-        }
-        return subprocess_env(**{**base, **extra})
+        return reportbot_env(
+            self.folder,
+            api=self.api,
+            api_token=TOKEN,
+            slack=self.slack,
+            slack_token=SLACK_TOKEN,
+            now=now,
+            **extra,
+        )
 
     def serve(self, now: datetime, *args: str, serve_args: tuple[str, ...] = ()) -> Process:
         """``reportbot [ARGS] serve [SERVE_ARGS]`` with the clock set to ``now``."""
         popen = subprocess.Popen(
-            [sys.executable, "-c", CLOCKED, *args, "serve", *serve_args],
+            reportbot_argv(*args, "serve", *serve_args, now=now),
             cwd=self.folder,
             env=self.env(now),
             stdout=subprocess.DEVNULL,
@@ -123,15 +114,7 @@ class World:
 
     def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
         """``reportbot ARGS`` on the real clock."""
-        return subprocess.run(
-            [sys.executable, "-m", "reportbot", *args],
-            cwd=self.folder,
-            env=self.env(datetime.now(BERLIN), **env),
-            capture_output=True,
-            text=True,
-            timeout=TIMEOUT * 2,
-            check=False,
-        )
+        return run_reportbot(self.folder, self.env(datetime.now(BERLIN), **env), *args)
 
     def statuses(self) -> dict[tuple[str, str], str]:
         with Ledger(self.ledger_url) as ledger:

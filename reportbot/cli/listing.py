@@ -10,8 +10,9 @@ from datetime import datetime
 from reportbot.config import ReportConfig
 from reportbot.core.cron import DEFAULT_SCHEDULES, describe
 from reportbot.delivery.runner import resolve_period
+from reportbot.ledger.rows import Delivery
 from reportbot.ledger.schema import sqlite_path
-from reportbot.ledger.store import Delivery, Ledger
+from reportbot.ledger.store import Ledger
 from reportbot.service.triggers import is_due, local_time, next_run
 
 HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")

@@ -28,7 +28,8 @@ from reportbot.errors import ConfigError, DeliveryError, LedgerError, ReportbotE
 if TYPE_CHECKING:
     from reportbot.config import ReportConfig
     from reportbot.destinations.factory import Destinations
-    from reportbot.ledger.store import Claim, Ledger
+    from reportbot.ledger.rows import Claim
+    from reportbot.ledger.store import Ledger
     from reportbot.render.rendered import RenderedReport
 
 log = logging.getLogger(__name__)

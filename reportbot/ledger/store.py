@@ -18,16 +18,15 @@ token it read. Of any number of threads or processes sharing one SQLite file or 
 PostgreSQL database, exactly one gets a claim. ``mark_sent`` and ``mark_failed`` match the
 claim token too, so a process whose claim was taken over cannot overwrite the newer state.
 
-At-least-once window: a process that dies (or stalls) between ``claim`` and ``mark_*``
-leaves its row ``sending``. Nobody may claim it until ``stale_after`` has passed since the
-claim; then it is retryable. If the message had actually left before the crash (Slack
-accepted it, the SMTP server queued it), that one retry delivers it a second time. The
-ledger cannot tell the two cases apart, so keep ``stale_after`` well above the longest send.
+A process that dies between ``claim`` and ``mark_*`` leaves its row ``sending``. A live
+sender renews its claim (``keep_alive``, every quarter of ``stale_after``), so only a row
+that nobody renewed for ``stale_after`` is claimable again. The ledger alone cannot tell
+whether the message left before the crash: the claim hands ``previous_status`` on, and the
+destinations look for the message's idempotency key before sending it again (Slack), or
+send it with the same Message-ID (email). See reportbot.delivery.loop.
 
-Tables, engines and schema migrations live in reportbot.ledger.schema.
-
-Every SQLAlchemy or driver error leaves this module as a one-line ``LedgerError``, and
-no message ever contains the database password.
+Tables and migrations: reportbot.ledger.schema; row values: reportbot.ledger.rows. Every
+SQLAlchemy or driver error leaves as a one-line ``LedgerError`` without the password.
 """
 
 from __future__ import annotations
@@ -38,7 +37,6 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Self
 
@@ -48,6 +46,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.errors import LedgerError
+from reportbot.ledger.rows import Claim, ClaimRequest, Delivery, delivery_row
 from reportbot.ledger.schema import (
     apply_migrations,
     as_utc,
@@ -66,48 +65,6 @@ _CLAIM_ROUNDS = 3
 _MAX_ERROR_CHARS = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class Claim:
-    """The right to send one (report, period, destination); pass it to mark_sent/mark_failed."""
-
-    id: int
-    report: str
-    period: str
-    destination: str
-    token: str
-    attempt: int
-    previous_status: str | None
-    previous_receipt: str | None = None  # e.g. the progress a failed multi-message post made
-
-    @property
-    def label(self) -> str:
-        return f"{self.report} {self.period} to {self.destination}"
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """One ledger row."""
-
-    id: int
-    report: str
-    period: str
-    period_start: date
-    period_end: date
-    destination: str
-    status: str
-    attempts: int
-    claim_token: str
-    receipt: str | None
-    last_error: str | None
-    created_at: datetime
-    updated_at: datetime
-    permanent: bool | None = None
-
-
-def _delivery(row: sa.Row[Any]) -> Delivery:
-    return Delivery(**row._asdict())
-
-
 def _one_line(exc: BaseException, secret: str | None) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
@@ -117,30 +74,6 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
 
 class _LostRace(Exception):
     """Another claimer changed the row between our read and our write."""
-
-
-@dataclass(frozen=True, slots=True)
-class _Request:
-    report: str
-    period: str
-    period_start: date
-    period_end: date
-    destination: str
-    force: bool
-
-    def matches(self) -> ColumnElement[bool]:
-        c = deliveries.c
-        return sa.and_(
-            c.report == self.report, c.period == self.period, c.destination == self.destination
-        )
-
-    def claim(
-        self, row_id: int, token: str, attempt: int, previous: Delivery | None = None
-    ) -> Claim:
-        status, receipt = (previous.status, previous.receipt) if previous else (None, None)
-        return Claim(
-            row_id, self.report, self.period, self.destination, token, attempt, status, receipt
-        )
 
 
 class Ledger:
@@ -180,7 +113,7 @@ class Ledger:
 
         ``force`` reclaims a sent row; it never takes a fresh ``sending`` one.
         """
-        request = _Request(report, period, period_start, period_end, destination, force)
+        request = ClaimRequest(report, period, period_start, period_end, destination, force)
         with self._errors("write to"):
             for _ in range(_CLAIM_ROUNDS):
                 try:
@@ -279,13 +212,13 @@ class Ledger:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    def _claim_once(self, request: _Request) -> Claim | None:
+    def _claim_once(self, request: ClaimRequest) -> Claim | None:
         try:
             with transaction(self._engine, write=True) as conn:
                 found = conn.execute(sa.select(deliveries).where(request.matches())).first()
                 if found is None:
                     return self._insert(conn, request)
-                current = _delivery(found)
+                current = delivery_row(found)
                 if not self._claimable(current, request.force):
                     return None
                 return self._take_over(conn, request, current)
@@ -297,7 +230,7 @@ class Ledger:
             return self._now() - current.updated_at >= self._stale_after
         return current.status == FAILED or force
 
-    def _insert(self, conn: Connection, request: _Request) -> Claim:
+    def _insert(self, conn: Connection, request: ClaimRequest) -> Claim:
         now, token = self._now(), secrets.token_hex(16)
         row = {
             "report": request.report,
@@ -311,7 +244,7 @@ class Ledger:
         row_id = conn.execute(statement.returning(deliveries.c.id)).scalar_one()
         return request.claim(row_id, token, attempt=1)
 
-    def _take_over(self, conn: Connection, request: _Request, current: Delivery) -> Claim:
+    def _take_over(self, conn: Connection, request: ClaimRequest, current: Delivery) -> Claim:
         token, attempt = secrets.token_hex(16), current.attempts + 1
         unchanged = (  # compare-and-swap: only the row exactly as we read it
             deliveries.c.id == current.id,
@@ -353,7 +286,7 @@ class Ledger:
             order = (deliveries.c.destination.asc(), deliveries.c.id.asc())
         query = sa.select(deliveries).where(*conditions).order_by(*order).limit(limit)
         with self._errors("read"), transaction(self._engine, write=False) as conn:
-            return [_delivery(row) for row in conn.execute(query)]
+            return [delivery_row(row) for row in conn.execute(query)]
 
     def _now(self) -> datetime:
         return as_utc(self._clock())

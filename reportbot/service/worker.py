@@ -26,7 +26,7 @@ from reportbot.ledger.store import Ledger
 from reportbot.logs import setup_logging
 from reportbot.service.triggers import Clock, is_due, local_time, retry_delay
 
-log = logging.getLogger("reportbot.service.scheduler")
+log = logging.getLogger(__name__)
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no locks
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import ssl
 import time
@@ -39,6 +40,7 @@ for _chatty in ("httpx", "httpcore"):
 
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+FETCH_DEADLINE_SECONDS = 120.0  # the whole fetch, retries included: no trickle holds a run
 
 _RETRY_STATUSES = frozenset({408, 409, 429, *range(500, 600)})
 _RETRY_ERRORS = (
@@ -86,6 +88,8 @@ class UsageClient:
         backoff_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline: float = FETCH_DEADLINE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._url = aggregate_url(base_url)
@@ -93,6 +97,8 @@ class UsageClient:
         self._max_attempts = max(1, max_attempts)
         self._backoff = (backoff_base, backoff_cap)
         self._sleep = sleep
+        self._deadline, self._clock = deadline, clock
+        self._until = math.inf
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
 
     def fetch(
@@ -117,6 +123,7 @@ class UsageClient:
         return usage
 
     def _send(self, params: Params) -> httpx.Response:
+        self._until = self._clock() + self._deadline
         for attempt in range(self._max_attempts):
             outcome = self._attempt(params)
             if isinstance(outcome, httpx.Response) and outcome.status_code not in _RETRY_STATUSES:
@@ -136,18 +143,39 @@ class UsageClient:
             self._max_attempts,
             delay,
         )
+        if self._clock() + delay > self._until:
+            self._check_deadline()
+            delay = max(0.0, self._until - self._clock())
         self._sleep(delay)
 
     def _attempt(self, params: Params) -> Outcome:
         headers = {"accept": "application/json", "authorization": f"Bearer {self._token}"}
         try:
-            return self._http.get(self._url, params=params, headers=headers)
+            with self._http.stream("GET", self._url, params=params, headers=headers) as response:
+                chunks = []
+                for chunk in response.iter_bytes():
+                    chunks.append(chunk)
+                    self._check_deadline()
+            decoded = ("content-encoding", "content-length", "transfer-encoding")
+            return httpx.Response(
+                response.status_code,
+                headers=[(k, v) for k, v in response.headers.items() if k.lower() not in decoded],
+                content=b"".join(chunks),
+                request=response.request,
+            )
         except _RETRY_ERRORS as exc:
             return exc
         except httpx.HTTPError as exc:
             raise FetchError(
                 f"could not call the usage API at {_shown(self._url)}: {_describe(exc)}"
             ) from None
+
+    def _check_deadline(self) -> None:
+        if self._clock() > self._until:
+            raise FetchError(
+                f"the usage API did not answer within {self._deadline:g} s "
+                f"(a slow or stalled server at {self._url.netloc.decode()}): try again later"
+            )
 
     def _delay(self, attempt: int, outcome: Outcome) -> float:
         if isinstance(outcome, httpx.Response):

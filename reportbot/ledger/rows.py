@@ -1,0 +1,80 @@
+"""The rows of the delivery ledger as values: a Claim to send, a Delivery as recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from reportbot.ledger.schema import deliveries
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """The right to send one (report, period, destination); pass it to mark_sent/mark_failed."""
+
+    id: int
+    report: str
+    period: str
+    destination: str
+    token: str
+    attempt: int
+    previous_status: str | None
+    previous_receipt: str | None = None  # e.g. the progress a failed multi-message post made
+
+    @property
+    def label(self) -> str:
+        return f"{self.report} {self.period} to {self.destination}"
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One ledger row."""
+
+    id: int
+    report: str
+    period: str
+    period_start: date
+    period_end: date
+    destination: str
+    status: str
+    attempts: int
+    claim_token: str
+    receipt: str | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+    permanent: bool | None = None
+
+
+def delivery_row(row: sa.Row[Any]) -> Delivery:
+    return Delivery(**row._asdict())
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    report: str
+    period: str
+    period_start: date
+    period_end: date
+    destination: str
+    force: bool
+
+    def matches(self) -> ColumnElement[bool]:
+        c = deliveries.c
+        return sa.and_(
+            c.report == self.report, c.period == self.period, c.destination == self.destination
+        )
+
+    def claim(
+        self, row_id: int, token: str, attempt: int, previous: Delivery | None = None
+    ) -> Claim:
+        status, receipt = (previous.status, previous.receipt) if previous else (None, None)
+        return Claim(
+            row_id, self.report, self.period, self.destination, token, attempt, status, receipt
+        )
+
+
