@@ -37,7 +37,7 @@ def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> 
     last = ledger.last_delivery(report.name) if ledger else None
     expression = report.schedule or DEFAULT_SCHEDULES[report.period]
     return {
-        "schedule": f"{describe(report.cron)} ({expression}), {report.timezone}",
+        "schedule": f"{describe(report.cron)} ({report.timezone}); crontab {expression}",
         "next run": local_time(fire, report.zone) if fire else "never",
         "sends to": ", ".join(report.destinations),
         "latest": f"{latest.key}{owed}: {_sent_summary(report.destinations, status)}",
