@@ -215,12 +215,23 @@ def test_check_says_a_removed_webhook_is_gone_without_showing_its_url(world: Wor
     assert "update SLACK_WEBHOOK_URL" in failed
 
 
-def test_check_with_missing_credentials_exits_2_before_any_network_call(world: World) -> None:
+def test_check_lists_missing_variables_as_failures_runs_the_rest_and_exits_2(
+    world: World,
+) -> None:
     result = world.run("check", SMTP_HOST="", SLACK_BOT_TOKEN="")
     assert result.returncode == 2
-    assert "SLACK_BOT_TOKEN is not set" in result.stderr
-    assert "SMTP_HOST and SMTP_FROM must be set" in result.stderr
-    assert result.stdout == "" and world.api.requests == [] and world.slack.calls == []
+    assert lines_starting(result, "✗") == [
+        "✗ environment: report 'weekly-digest': slack: SLACK_BOT_TOKEN is not set",
+        "✗ environment: report 'monthly-costs': email: SMTP_HOST and SMTP_FROM must be set",
+    ]
+    assert [line.split(":")[0] for line in lines_starting(result, "✓")] == [
+        "✓ config",
+        "✓ ledger",
+        "✓ usage API (weekly-digest, monthly-costs)",
+        "✓ Slack webhook",
+    ]
+    assert "reportbot: 2 checks failed" in result.stderr
+    assert world.slack.calls == ["webhook"] and world.smtp.messages == []  # no token, no Web API
 
 
 # --- history -------------------------------------------------------------------------------

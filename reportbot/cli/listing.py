@@ -7,7 +7,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from reportbot.config import ReportConfig
+import click
+
+from reportbot.cli.words import plural
+from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import DEFAULT_SCHEDULES, describe
 from reportbot.delivery.runner import resolve_period
 from reportbot.ledger.schema import sqlite_path
@@ -27,6 +30,16 @@ def existing_ledger(url: str) -> Iterator[Ledger | None]:
         return
     with Ledger(url) as ledger:
         yield ledger
+
+
+def report_menu(config: Config) -> list[str]:
+    """What a bare ``run`` prints: each report, its period and destinations."""
+    width = max(len(name) for name in config.reports)
+    lines = [f"{plural(len(config.reports), 'report')} configured:"]
+    for report in config.reports.values():
+        name = click.style(report.name.ljust(width), bold=True)
+        lines.append(f"  {name}  {report.period:<5}  {', '.join(report.destinations)}")
+    return [*lines, "Run one with: reportbot run NAME [--dry-run], or all with --all"]
 
 
 def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
