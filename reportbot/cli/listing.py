@@ -19,6 +19,8 @@ from reportbot.service.triggers import is_due, local_time, next_run
 
 HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
 ERROR_WIDTH = 72
+STATUS_COLUMN = HISTORY_COLUMNS.index("status")
+STATUS_COLOURS = {"sent": "green", "failed": "red", "sending": "yellow"}
 
 
 @contextmanager
@@ -90,5 +92,12 @@ def history_lines(rows: Sequence[Delivery]) -> list[str]:
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(HISTORY_COLUMNS))]
     return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+        "  ".join(_cell(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in table
     ]
+
+
+def _cell(index: int, text: str, width: int) -> str:
+    """Padded; the status coloured (click drops the colour off a terminal or with NO_COLOR)."""
+    colour = STATUS_COLOURS.get(text) if index == STATUS_COLUMN else None
+    return click.style(text.ljust(width), fg=colour) if colour else text.ljust(width)
