@@ -3,6 +3,7 @@ colour only on a terminal (never with NO_COLOR), shell completion of report name
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -195,3 +196,20 @@ def test_every_command_has_help_with_an_example(command: str) -> None:
 
     assert result.exit_code == 0
     assert "Example: reportbot " in result.output
+
+
+def test_the_monthly_demo_with_slack_shows_the_slack_messages_as_the_readme_says(
+    workdir: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "reportbot", "demo", "--period", "2024-08", "--slack"],
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    _, payloads = result.stdout.split("Slack messages monthly-costs would post to a channel:\n")
+    assert json.loads(payloads)[0]["text"].startswith("API usage August 2024: ")

@@ -114,7 +114,9 @@ def run(
 
 @cli.command()
 @click.option("--period", default="week", show_default=True, help=f"Which period: {PERIOD_HELP}.")
-@click.option("--slack", "show_slack", is_flag=True, help="Also print the Slack payloads.")
+@click.option(
+    "--slack", "show_slack", is_flag=True, help="Also print the Slack payloads (for any report)."
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
 def demo(period: str, show_slack: bool, out: Path | None) -> None:
     """The whole pipeline on a built-in demo account: no credentials needed.
@@ -129,6 +131,14 @@ def demo(period: str, show_slack: bool, out: Path | None) -> None:
     with open_runner(config, with_ledger=False) as runner:
         result = runner.run(report, period=period, dry_run=True)
     _finish(config, [result], out=out, show_slack=show_slack)
+    if show_slack and not report.slack and result.built is not None:
+        import json
+
+        from reportbot.render.slack import slack_messages
+
+        click.echo(f"Slack messages {report.name} would post to a channel:")
+        messages = slack_messages(result.built, config.settings.templates)
+        click.echo(json.dumps(messages, indent=2, ensure_ascii=False))
 
 
 @cli.command()
