@@ -101,14 +101,15 @@ def test_list_shows_schedules_in_words_and_next_runs_in_each_zone(world: World) 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[:6] == [
         "weekly-digest  (week)",
-        "  schedule   every mon at 09:00 (0 9 * * 1), Europe/Berlin",
+        "  schedule   Mondays at 09:00 (Europe/Berlin); crontab 0 9 * * 1",
         "  next run   Mon 2024-10-28 09:00 CET",  # after the clocks went back
         "  sends to   slack:#api-usage, slack:C0000000002, slack:webhook",
         "  latest     2024-W42: 3 not sent",
         "  last sent  never (no ledger yet)",
     ]
     assert "  next run   Fri 2024-11-01 09:00 EDT" in result.stdout
-    assert "  schedule   monthly on day 1 at 09:00 (0 9 1 * *), America/New_York" in result.stdout
+    monthly = "on the 1st of every month at 09:00 (America/New_York); crontab 0 9 1 * *"
+    assert f"  schedule   {monthly}" in result.stdout
     assert not world.ledger.exists()
 
 
@@ -200,12 +201,23 @@ def test_check_says_a_removed_webhook_is_gone_without_showing_its_url(world: Wor
     assert "update SLACK_WEBHOOK_URL" in failed
 
 
-def test_check_with_missing_credentials_exits_2_before_any_network_call(world: World) -> None:
+def test_check_lists_missing_variables_as_failures_runs_the_rest_and_exits_2(
+    world: World,
+) -> None:
     result = world.run("check", SMTP_HOST="", SLACK_BOT_TOKEN="")
     assert result.returncode == 2
-    assert "SLACK_BOT_TOKEN is not set" in result.stderr
-    assert "SMTP_HOST and SMTP_FROM must be set" in result.stderr
-    assert result.stdout == "" and world.api.requests == [] and world.slack.calls == []
+    assert lines_starting(result, "✗") == [
+        "✗ environment: report 'weekly-digest': slack: SLACK_BOT_TOKEN is not set",
+        "✗ environment: report 'monthly-costs': email: SMTP_HOST and SMTP_FROM must be set",
+    ]
+    assert [line.split(":")[0] for line in lines_starting(result, "✓")] == [
+        "✓ config",
+        "✓ ledger",
+        "✓ usage API (weekly-digest, monthly-costs)",
+        "✓ Slack webhook",
+    ]
+    assert "reportbot: 2 checks failed" in result.stderr
+    assert world.slack.calls == ["webhook"] and world.smtp.messages == []  # no token, no Web API
 
 
 # --- history -------------------------------------------------------------------------------

@@ -25,7 +25,9 @@ from apscheduler.triggers.cron import CronTrigger
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reportbot.config import parse_reports
 from reportbot.core.cron import DAY_NAMES, DEFAULT_SCHEDULES, Cron, describe, parse_cron
+from reportbot.errors import ConfigError
 
 ALL_WEEK = "sun,mon,tue,wed,thu,fri,sat"
 BERLIN = "Europe/Berlin"
@@ -129,7 +131,8 @@ def test_the_other_fields_pass_through_with_month_names_as_numbers(
         ("0 9 * *", "needs 5 fields"),
         ("0 9 * * * *", "needs 5 fields"),
         ("", "needs 5 fields"),
-        ("@weekly", "needs 5 fields"),
+        ("@fortnightly", "unknown schedule '@fortnightly' (use @hourly, @daily, @weekly"),
+        ("@", "unknown schedule '@'"),
         ("61 9 * * *", "bad minute value '61': expected 0-59"),
         ("0 24 * * *", "bad hour value '24': expected 0-23"),
         ("0 9 0 * *", "bad day value '0': expected 1-31"),
@@ -376,8 +379,109 @@ def test_a_repeated_wall_time_is_reported_in_each_of_its_two_offsets() -> None:
     assert second.astimezone(ZoneInfo(BERLIN)).isoformat() == "2024-10-27T02:30:00+01:00"
 
 
-def test_a_schedule_that_can_never_fire_has_no_next_fire_time() -> None:
-    assert next_fire("0 9 31 2 *", BERLIN, local(BERLIN, 2024, 1, 1)) is None
+def test_apscheduler_takes_a_schedule_that_never_fires_and_just_never_fires_it() -> None:
+    """Why parse_cron refuses one: APScheduler accepts it and "next run" would be never."""
+    theirs = CronTrigger(minute="0", hour="9", day="31", month="2", timezone=ZoneInfo(BERLIN))
+
+    assert theirs.get_next_fire_time(None, local(BERLIN, 2024, 1, 1)) is None
+
+
+# --- shorthands and schedules that never fire -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "crontab"),
+    [
+        ("@hourly", "0 * * * *"),
+        ("@daily", "0 0 * * *"),
+        ("@midnight", "0 0 * * *"),
+        ("@weekly", "0 0 * * 0"),
+        ("@monthly", "0 0 1 * *"),
+        ("@yearly", "0 0 1 1 *"),
+        ("@annually", "0 0 1 1 *"),
+        ("@DAILY", "0 0 * * *"),
+        ("  @weekly ", "0 0 * * 0"),
+    ],
+)
+def test_a_shorthand_means_what_it_means_to_cron(shorthand: str, crontab: str) -> None:
+    assert parse_cron(shorthand) == parse_cron(crontab)
+
+
+@pytest.mark.parametrize(
+    ("shorthand", "now", "expected"),
+    [
+        ("@hourly", (2024, 8, 11, 10, 1), (2024, 8, 11, 11)),
+        ("@daily", (2024, 8, 11, 10), (2024, 8, 12, 0)),
+        ("@weekly", (2024, 8, 12, 10), (2024, 8, 18, 0)),  # Monday -> Sunday midnight
+        ("@monthly", (2024, 8, 11, 10), (2024, 9, 1, 0)),
+        ("@yearly", (2024, 8, 11, 10), (2025, 1, 1, 0)),
+    ],
+)
+def test_a_shorthand_fires_when_cron_would(
+    shorthand: str, now: tuple[int, ...], expected: tuple[int, ...]
+) -> None:
+    assert next_fire(shorthand, BERLIN, local(BERLIN, *now)) == local(BERLIN, *expected)
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ("0 9 30 2 *", "'0 9 30 2 *' never fires: February has no day 30"),
+        ("0 9 31 2 *", "never fires: February has no day 31"),
+        ("0 9 30,31 feb *", "never fires: February has no day 30,31"),
+        ("0 9 31 4,6,9,11 *", "never fires: April, June, September and November have no day 31"),
+        ("0 9 31 apr *", "never fires: April has no day 31"),
+        ("0 9 30-31 2 *", "never fires: February has no day 30-31"),
+    ],
+)
+def test_a_schedule_that_never_fires_is_refused(expression: str, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        parse_cron(expression)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "message"),
+    [
+        ("0 9 30 2 *", "report 'r': schedule: '0 9 30 2 *' never fires: February has no day 30"),
+        ("@fortnightly", "report 'r': schedule: unknown schedule '@fortnightly'"),
+    ],
+)
+def test_a_report_with_such_a_schedule_is_a_config_error_naming_the_field(
+    schedule: str, message: str
+) -> None:
+    table = {"name": "r", "schedule": schedule, "slack": ["#a"]}
+    with pytest.raises(ConfigError, match=re.escape(f"reportbot.toml: {message}")):
+        parse_reports({"reports": [table]}, "reportbot.toml")
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["0 9 29 2 *", "0 9 31 1-2 *", "0 9 30 2,3 *", "0 9 28-31 2 *", "0 9 31 */2 *", "0 9 31 * *"],
+)
+def test_a_schedule_that_fires_in_some_month_is_accepted(expression: str) -> None:
+    assert next_fire(expression, BERLIN, local(BERLIN, 2024, 1, 1)) is not None
+
+
+@given(
+    day=st.lists(st.integers(1, 31), min_size=1, max_size=3).map(lambda d: ",".join(map(str, d))),
+    month=st.lists(st.integers(1, 12), min_size=1, max_size=3).map(lambda m: ",".join(map(str, m))),
+)
+def test_parse_cron_refuses_a_schedule_exactly_when_apscheduler_finds_no_fire_time(
+    day: str, month: str
+) -> None:
+    expression = f"0 9 {day} {month} *"
+    try:
+        parse_cron(expression)
+    except ValueError:
+        accepted = False
+    else:
+        accepted = True
+    fields = {"minute": "0", "hour": "9", "day": day, "month": month}
+    fire = CronTrigger(**fields, timezone=ZoneInfo("UTC")).get_next_fire_time(
+        None, datetime(2024, 1, 1, tzinfo=UTC)
+    )
+
+    assert accepted == (fire is not None)
 
 
 # --- describe --------------------------------------------------------------------------------
@@ -386,19 +490,50 @@ def test_a_schedule_that_can_never_fire_has_no_next_fire_time() -> None:
 @pytest.mark.parametrize(
     ("expression", "words"),
     [
-        ("0 9 * * 1", "every mon at 09:00"),
-        ("0 9 * * 0", "every sun at 09:00"),
-        ("0 9 * * 7", "every sun at 09:00"),
-        ("30 7 * * 1-5", "every mon,tue,wed,thu,fri at 07:30"),
+        ("0 9 * * 1", "Mondays at 09:00"),
+        ("0 9 * * 0", "Sundays at 09:00"),
+        ("0 9 * * 7", "Sundays at 09:00"),
+        ("30 7 * * 1-5", "weekdays at 07:30"),
+        ("30 7 * * mon-fri", "weekdays at 07:30"),
+        ("0 10 * * sat,sun", "weekends at 10:00"),
+        ("0 10 * * 6,0", "weekends at 10:00"),
+        ("0 9 * * 1,3,5", "Mondays, Wednesdays and Fridays at 09:00"),
+        ("0 9 * * 1-4", "Mondays to Thursdays at 09:00"),
+        ("0 9 * * 5,1", "Mondays and Fridays at 09:00"),
+        ("0 9 * * 0-6", "every day at 09:00"),
         ("5 18 * * *", "every day at 18:05"),
         ("0 0 * * *", "every day at 00:00"),
-        ("0 9 1 * *", "monthly on day 1 at 09:00"),
-        ("0 9 15 * *", "monthly on day 15 at 09:00"),
-        ("0 9 1 1 *", "at 09:00 on day 1, month 1, weekday *"),
-        ("0 9 1 jan *", "at 09:00 on day 1, month 1, weekday *"),
-        ("0 9 1,15 * *", "at 09:00 on day 1,15, month *, weekday *"),
-        ("*/15 9 * * *", "cron */15 9 * * *"),
-        ("0 9-17 * * 1", "cron 0 9-17 * * mon"),
+        ("0 9,17 * * *", "every day at 09:00 and 17:00"),
+        ("0,30 9 * * 1", "Mondays at 09:00 and 09:30"),
+        ("0 9 1 * *", "on the 1st of every month at 09:00"),
+        ("0 9 15 * *", "on the 15th of every month at 09:00"),
+        ("0 9 2,3,22,23 * *", "on the 2nd, 3rd, 22nd and 23rd of every month at 09:00"),
+        ("0 9 11,12,13 * *", "on the 11th, 12th and 13th of every month at 09:00"),
+        ("0 9 1-7 * *", "on the 1st to 7th of every month at 09:00"),
+        ("0 9 */2 * *", "on days */2 of every month at 09:00"),
+        ("0 9 1 1 *", "on January 1 at 09:00"),
+        ("0 9 1 jan *", "on January 1 at 09:00"),
+        ("0 9 29 2 *", "on February 29 (leap years only) at 09:00"),
+        ("0 9 1 jan,jul *", "on the 1st of January and July at 09:00"),
+        ("0 9 1 */3 *", "on the 1st of January, April, July and October at 09:00"),
+        ("0 9 * 12 *", "every day in December at 09:00"),
+        ("0 9 * 12 1", "Mondays in December at 09:00"),
+        ("0 * * * *", "every hour"),
+        ("15 * * * *", "every hour at :15"),
+        ("0 */6 * * *", "every 6 hours"),
+        ("30 */6 * * *", "every 6 hours at :30"),
+        ("0 3/6 * * *", "every 6 hours from 03:00 to 21:00"),
+        ("0 9-17 * * *", "every hour from 09:00 to 17:00"),
+        ("0 9-17 * * 1-5", "every hour from 09:00 to 17:00 on weekdays"),
+        ("0 */2 1 * *", "every 2 hours on the 1st of every month"),
+        ("* * * * *", "every minute"),
+        ("*/15 * * * *", "every 15 minutes"),
+        ("*/15 9-17 * * *", "every 15 minutes from 09:00 to 17:45"),
+        ("*/7 * * * *", "minute */7, hour *"),  # 0, 7, ... 56, then 0 again: not "every 7"
+        ("@hourly", "every hour"),
+        ("@daily", "every day at 00:00"),
+        ("@weekly", "Sundays at 00:00"),
+        ("@monthly", "on the 1st of every month at 00:00"),
     ],
 )
 def test_describe_puts_a_schedule_into_words(expression: str, words: str) -> None:
@@ -408,8 +543,8 @@ def test_describe_puts_a_schedule_into_words(expression: str, words: str) -> Non
 @pytest.mark.parametrize(
     ("period", "words"),
     [
-        ("week", "every mon at 09:00"),
-        ("month", "monthly on day 1 at 09:00"),
+        ("week", "Mondays at 09:00"),
+        ("month", "on the 1st of every month at 09:00"),
         ("day", "every day at 09:00"),
     ],
 )

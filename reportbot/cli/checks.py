@@ -1,5 +1,6 @@
 """``reportbot check``: try every credential the configuration names, one line per check.
 
+    environment     every variable a report needs and does not have, one failure each
     ledger          open it as every run does (a SQLite file not there yet is not created)
     usage API       one small fetch (yesterday) per distinct set of report filters
     Slack token     auth.test, when a report posts to a channel
@@ -7,7 +8,8 @@
     Slack webhook   an empty POST: a live webhook refuses it with 400, a dead one with 403/404
     SMTP            connect, TLS and login; no message is sent
 
-Checks of kinds no report uses are left out. Messages come from the same wrapped errors as
+Checks of kinds no report uses are left out, and so are those whose credentials are
+missing (the environment lines say which). Messages come from the same wrapped errors as
 deliveries do, so they say what to fix and never hold a secret.
 """
 
@@ -20,7 +22,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from reportbot.config import Config, ReportConfig, Settings
+from reportbot.cli.words import plural
+from reportbot.config import Config, ReportConfig, Settings, missing_credentials
 from reportbot.core.periods import latest_complete
 from reportbot.delivery.runner import UsageSource, fetch_usage
 from reportbot.delivery.wiring import utc_now
@@ -50,17 +53,20 @@ class Check:
 def run_checks(config: Config, *, now: Callable[[], datetime] = utc_now) -> Iterator[Check]:
     """Every check the configuration calls for, in order, each as soon as it is done."""
     reports = list(config.reports.values())
-    names = ", ".join(config.reports)
-    yield Check("ok", "config", f"{config.path or 'built-in'}: {len(reports)} reports ({names})")
-    yield ledger_check(config.settings.database_url)
-    yield from usage_checks(config.settings, reports, now())
+    settings = config.settings
+    count = f"{plural(len(reports), 'report')} ({', '.join(config.reports)})"
+    yield Check("ok", "config", f"{config.path or 'built-in'}: {count}")
+    for problem in missing_credentials(config, reports, fetch_only=False):
+        yield Check("failed", "environment", problem)
+    yield ledger_check(settings.database_url)
+    yield from usage_checks(settings, reports, now())
     channels = list(dict.fromkeys(c for r in reports for c in r.slack if c != "webhook"))
-    if channels:
-        yield from slack_checks(config.settings, channels)
-    if any("webhook" in r.slack for r in reports) and config.settings.slack_webhook_url:
-        yield webhook_check(config.settings.slack_webhook_url.get_secret_value())
-    if any(r.email for r in reports):
-        yield smtp_check(config.settings)
+    if channels and settings.slack_bot_token is not None:
+        yield from slack_checks(settings, channels)
+    if any("webhook" in r.slack for r in reports) and settings.slack_webhook_url:
+        yield webhook_check(settings.slack_webhook_url.get_secret_value())
+    if any(r.email for r in reports) and settings.smtp_host and settings.smtp_from:
+        yield smtp_check(settings)
 
 
 def ledger_check(url: str) -> Check:

@@ -2,15 +2,21 @@
 
 Library errors become one line on stderr and an exit status: 0 delivered (or already
 delivered), 1 a fetch or delivery failed, 2 bad usage or configuration.
+
+Global options work before or after the command (``reportbot.cli.group``). Colour only on
+a terminal, and never with ``NO_COLOR`` set (https://no-color.org).
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+
+from reportbot.cli.group import GlobalOptionsGroup, complete_report_names
 
 if TYPE_CHECKING:
     from reportbot.config import Config
@@ -32,7 +38,7 @@ class Context:
         return load_config(self.config_path)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=GlobalOptionsGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",
@@ -55,11 +61,13 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
     from reportbot.logs import setup_logging
 
     setup_logging(logging.DEBUG if verbose else logging.WARNING, log_format, traceback=verbose)
+    if os.environ.get("NO_COLOR"):
+        ctx.color = False
     ctx.obj = Context(config_path, verbose, log_format)
 
 
 @cli.command()
-@click.argument("names", nargs=-1)
+@click.argument("names", nargs=-1, shell_complete=complete_report_names)
 @click.option("--all", "all_reports", is_flag=True, help="Run every configured report.")
 @click.option("--period", help=f"Which period: {PERIOD_HELP}.")
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
@@ -77,17 +85,25 @@ def run(
 ) -> None:
     """Build reports now and deliver them, or show them with --dry-run.
 
+    Without a name it lists the configured reports.
+
     Example: reportbot run weekly-digest --period 2024-W33
     """
     from reportbot.config import missing_credentials
     from reportbot.delivery.wiring import open_runner
     from reportbot.errors import ConfigError
 
-    if bool(names) == all_reports:
-        raise ConfigError("name one or more reports, or pass --all")
+    if names and all_reports:
+        raise ConfigError("name one or more reports, or pass --all, not both")
     if out and not dry_run:
         raise ConfigError("--out goes with --dry-run")
     config = obj.config()
+    if not names and not all_reports:
+        from reportbot.cli.listing import report_menu
+
+        for line in report_menu(config):
+            click.echo(line)
+        raise ConfigError("name one or more reports, or pass --all")
     reports = config.select(names, all_reports=all_reports)
     if problems := missing_credentials(config, reports, fetch_only=dry_run):
         raise ConfigError(*problems)
@@ -98,7 +114,9 @@ def run(
 
 @cli.command()
 @click.option("--period", default="week", show_default=True, help=f"Which period: {PERIOD_HELP}.")
-@click.option("--slack", "show_slack", is_flag=True, help="Also print the Slack payloads.")
+@click.option(
+    "--slack", "show_slack", is_flag=True, help="Also print the Slack payloads (for any report)."
+)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
 def demo(period: str, show_slack: bool, out: Path | None) -> None:
     """The whole pipeline on a built-in demo account: no credentials needed.
@@ -113,6 +131,14 @@ def demo(period: str, show_slack: bool, out: Path | None) -> None:
     with open_runner(config, with_ledger=False) as runner:
         result = runner.run(report, period=period, dry_run=True)
     _finish(config, [result], out=out, show_slack=show_slack)
+    if show_slack and not report.slack and result.built is not None:
+        import json
+
+        from reportbot.render.slack import slack_messages
+
+        click.echo(f"Slack messages {report.name} would post to a channel:")
+        messages = slack_messages(result.built, config.settings.templates)
+        click.echo(json.dumps(messages, indent=2, ensure_ascii=False))
 
 
 @cli.command()
@@ -161,7 +187,7 @@ def list_reports(obj: Context) -> None:
     now = utc_now()
     with existing_ledger(config.settings.database_url) as ledger:
         for report in config.reports.values():
-            click.echo(f"{report.name}  ({report.period})")
+            click.echo(f"{click.style(report.name, bold=True)}  ({report.period})")
             for label, value in report_facts(report, ledger, now).items():
                 click.echo(f"  {label:<10} {value}")
 
@@ -171,28 +197,60 @@ def list_reports(obj: Context) -> None:
 def check(obj: Context) -> None:
     """Validate the configuration and try every credential it names.
 
-    Prints one line per check; exits 1 if any fails.
+    Prints one line per check, a missing variable as a failed one; exits 2 when a variable
+    is missing (after every check it can run), 1 when a check fails.
 
     Example: reportbot check
     """
     from reportbot.cli.checks import run_checks
-    from reportbot.config import missing_credentials
+    from reportbot.cli.words import plural
+
+    failed = missing = 0
+    for result in run_checks(obj.config()):
+        click.echo(_styled_check(result.line(), result.state))
+        failed += result.failed
+        missing += result.failed and result.what == "environment"
+    if failed:
+        click.echo(f"reportbot: {plural(failed, 'check')} failed", err=True)
+        sys.exit(2 if missing else 1)
+
+
+def _styled_check(line: str, state: str) -> str:
+    colour = {"ok": "green", "failed": "red"}.get(state)
+    mark, _, rest = line.partition(" ")
+    return f"{click.style(mark, fg=colour, bold=True) if colour else mark} {rest}"
+
+
+@cli.command("slack-manifest")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "yaml"]),
+    default="json",
+    show_default=True,
+    help="Slack accepts either.",
+)
+@click.option("--name", default="reportbot", show_default=True, help="The app's name.")
+@click.pass_obj
+def slack_manifest(obj: Context, fmt: str, name: str) -> None:
+    """Print a Slack app manifest with exactly the scopes the configured reports need.
+
+    Create the app from it at https://api.slack.com/apps?new_app=1 ("From a manifest").
+
+    Example: reportbot slack-manifest --format yaml
+    """
+    from reportbot.cli.manifest import as_json, as_yaml, slack_manifest
     from reportbot.errors import ConfigError
 
-    config = obj.config()
-    if problems := missing_credentials(config, config.reports.values(), fetch_only=False):
-        raise ConfigError(*problems)
-    failed = 0
-    for result in run_checks(config):
-        click.echo(result.line())
-        failed += result.failed
-    if failed:
-        click.echo(f"reportbot: {failed} check{'s' if failed > 1 else ''} failed", err=True)
-        sys.exit(1)
+    reports = obj.config().reports.values()
+    if not any(report.slack for report in reports):
+        raise ConfigError("no report posts to Slack (slack = [...]): a manifest would be empty")
+    manifest = slack_manifest(reports, name=name)
+    click.echo(as_yaml(manifest) if fmt == "yaml" else as_json(manifest), nl=False)
 
 
 @cli.command()
-@click.argument("name", required=False)
+@click.argument("name", required=False, shell_complete=complete_report_names)
 @click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True)
 @click.pass_obj
 def history(obj: Context, name: str | None, limit: int) -> None:

@@ -7,7 +7,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 
-from reportbot.config import ReportConfig
+import click
+
+from reportbot.cli.words import plural
+from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import DEFAULT_SCHEDULES, describe
 from reportbot.delivery.runner import resolve_period
 from reportbot.ledger.rows import Delivery
@@ -17,6 +20,8 @@ from reportbot.service.triggers import is_due, local_time, next_run
 
 HISTORY_COLUMNS = ("report", "period", "destination", "status", "attempts", "when (UTC)", "error")
 ERROR_WIDTH = 72
+STATUS_COLUMN = HISTORY_COLUMNS.index("status")
+STATUS_COLOURS = {"sent": "green", "failed": "red", "sending": "yellow"}
 
 
 @contextmanager
@@ -30,6 +35,16 @@ def existing_ledger(url: str) -> Iterator[Ledger | None]:
         yield ledger
 
 
+def report_menu(config: Config) -> list[str]:
+    """What a bare ``run`` prints: each report, its period and destinations."""
+    width = max(len(name) for name in config.reports)
+    lines = [f"{plural(len(config.reports), 'report')} configured:"]
+    for report in config.reports.values():
+        name = click.style(report.name.ljust(width), bold=True)
+        lines.append(f"  {name}  {report.period:<5}  {', '.join(report.destinations)}")
+    return [*lines, "Run one with: reportbot run NAME [--dry-run], or all with --all"]
+
+
 def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> dict[str, str]:
     fire = next_run(report, now)
     latest = resolve_period(report, None, now)
@@ -38,7 +53,7 @@ def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> 
     last = ledger.last_delivery(report.name) if ledger else None
     expression = report.schedule or DEFAULT_SCHEDULES[report.period]
     return {
-        "schedule": f"{describe(report.cron)} ({expression}), {report.timezone}",
+        "schedule": f"{describe(report.cron)} ({report.timezone}); crontab {expression}",
         "next run": local_time(fire, report.zone) if fire else "never",
         "sends to": ", ".join(report.destinations),
         "latest": f"{latest.key}{owed}: {_sent_summary(report.destinations, status)}",
@@ -78,5 +93,12 @@ def history_lines(rows: Sequence[Delivery]) -> list[str]:
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(HISTORY_COLUMNS))]
     return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in table
+        "  ".join(_cell(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+        for row in table
     ]
+
+
+def _cell(index: int, text: str, width: int) -> str:
+    """Padded; the status coloured (click drops the colour off a terminal or with NO_COLOR)."""
+    colour = STATUS_COLOURS.get(text) if index == STATUS_COLUMN else None
+    return click.style(text.ljust(width), fg=colour) if colour else text.ljust(width)

@@ -3,6 +3,10 @@
 APScheduler numbers weekdays from Monday = 0, crontab from Sunday = 0 (and 7), so
 ``CronTrigger.from_crontab("0 9 * * 1")`` fires on Tuesdays. We translate weekday numbers
 to names, which mean the same in both.
+
+The crontab shorthands ``@hourly``, ``@daily``, ``@weekly``, ``@monthly`` and ``@yearly``
+mean what they mean to cron (midnight, Sunday, the 1st). A schedule that can never fire
+(``0 9 30 2 *``: February has no 30th) is refused, as is one that sets both day fields.
 """
 
 from __future__ import annotations
@@ -13,6 +17,20 @@ from dataclasses import dataclass
 DAY_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MONTH_NAMES = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 DEFAULT_SCHEDULES = {"week": "0 9 * * 1", "month": "0 9 1 * *", "day": "0 9 * * *"}
+ALIASES = {
+    "@hourly": "0 * * * *",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@weekly": "0 0 * * 0",
+    "@monthly": "0 0 1 * *",
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+}
+MONTH_WORDS = (
+    *("January", "February", "March", "April", "May", "June", "July"),
+    *("August", "September", "October", "November", "December"),
+)
+DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)  # February 29 fires in leap years
 
 _FIELDS = (
     ("minute", 0, 59),
@@ -44,7 +62,13 @@ class Cron:
 
 
 def parse_cron(expression: str) -> Cron:
-    """Parse ``m h dom mon dow``; raise ValueError with a message fit for a config error."""
+    """Parse ``m h dom mon dow`` or an ``@`` shorthand; ValueError with a config-error message."""
+    shorthand = expression.strip().lower()
+    if shorthand.startswith("@"):
+        if shorthand not in ALIASES:
+            known = ", ".join(a for a in ALIASES if a not in ("@midnight", "@annually"))
+            raise ValueError(f"unknown schedule {expression.strip()!r} (use {known} or a crontab)")
+        return parse_cron(ALIASES[shorthand])
     parts = expression.split()
     if len(parts) != 5:
         raise ValueError(f"{expression!r} is not a crontab: it needs 5 fields (m h dom mon dow)")
@@ -57,7 +81,36 @@ def parse_cron(expression: str) -> Cron:
     fields[3] = re.sub("[a-z]+", lambda m: str(MONTH_NAMES.index(m[0]) + 1), fields[3])
     days = (day for item in fields[4].split(",") for day in _weekday_item(item).split(","))
     fields[4] = ",".join(dict.fromkeys(days))  # "0,7" is one Sunday
+    _check_it_fires(expression, fields[2], fields[3])
     return Cron(*fields)
+
+
+def expand(field: str, low: int, high: int) -> set[int]:
+    """The numbers a numeric field (``*``, ``a``, ``a-b``, ``*/n``, ``a/n``, lists) stands for."""
+    values: set[int] = set()
+    for item in field.split(","):
+        head, _, step = item.partition("/")
+        first, _, last = head.partition("-")
+        start = low if first == "*" else int(first)
+        end = int(last) if last else high if (first == "*" or step) else start
+        values.update(range(start, end + 1, int(step or 1)))
+    return values
+
+
+def _check_it_fires(expression: str, day: str, month: str) -> None:
+    """Refuse day-of-month and month fields that no calendar date satisfies."""
+    if day == "*":
+        return
+    days, months = expand(day, 1, 31), expand(month, 1, 12)
+    if any(d <= DAYS_IN_MONTH[m - 1] for d in days for m in months):
+        return
+    names = [MONTH_WORDS[m - 1] for m in sorted(months)]
+    which = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    have = "has" if len(names) == 1 else "have"
+    raise ValueError(
+        f"{expression.strip()!r} never fires: {which} {have} no day {day}; "
+        f"pick a day that {which} {have}"
+    )
 
 
 def _check_field(value: str, name: str, low: int, high: int) -> str:
@@ -122,14 +175,7 @@ def _weekday_number(value: str, *, after: int | None) -> int:
 
 
 def describe(cron: Cron) -> str:
-    """A crontab in words, for ``reportbot list``; falls back to the fields."""
-    if not (cron.hour.isdigit() and cron.minute.isdigit()):
-        return f"cron {cron.minute} {cron.hour} {cron.day} {cron.month} {cron.day_of_week}"
-    time = f"{cron.hour.zfill(2)}:{cron.minute.zfill(2)}"
-    if cron.day == "*" and cron.month == "*":
-        if cron.day_of_week == "*":
-            return f"every day at {time}"
-        return f"every {cron.day_of_week} at {time}"
-    if cron.month == "*" and cron.day_of_week == "*" and cron.day.isdigit():
-        return f"monthly on day {cron.day} at {time}"
-    return f"at {time} on day {cron.day}, month {cron.month}, weekday {cron.day_of_week}"
+    """A crontab in words, for ``reportbot list``: ``Mondays at 09:00``, ``every 6 hours``."""
+    from reportbot.core.cron_words import describe as in_words
+
+    return in_words(cron)

@@ -1,9 +1,23 @@
 """The daily chart of a report as PNG bytes (matplotlib, Agg, no pyplot).
 
 Bars stack this period's daily credits by its top APIs (the rest in grey); a dark step line
-is the previous period, aligned by day index (day 1 against day 1) and cut to this period's
-length. matplotlib is imported inside ``daily_chart`` so the CLI starts without it, and no
-global state is touched (no pyplot, no rcParams), so threads can draw charts side by side.
+is the previous period **aligned by weekday**: each day is drawn against the previous
+period's day of the same weekday nearest its position (a Sunday against a Sunday, so weekend
+dips line up; for a week, Monday against Monday). A period shorter than a week (a day) has
+no weekday shape to align: the previous period is drawn as a level, its daily average. The
+legend says which.
+
+Colours are Okabe & Ito's colour-blind-safe palette (blue, orange, sky blue, vermillion,
+yellow) and a light grey for the rest: every pair differs by at least 15 CAM02-UCS ΔE with
+normal vision and under simulated deuteranopia, protanopia and tritanopia (the old palette's
+blue and purple differed by 2.7 under protanopia); tests/test_charts.py checks it.
+Segments are separated by a thin white edge. Long API names are cut to ``LABEL_WIDTH`` and
+never to the same label: names that would collide keep their ends (``OpenAI Chat…4o mini``)
+and, if still equal, get a number. The legend sits below the axes inside the figure
+(constrained layout, ``outside lower center``), so it is never clipped.
+
+matplotlib is imported inside ``daily_chart`` so the CLI starts without it, and no global
+state is touched (no pyplot, no rcParams), so threads can draw charts side by side.
 API names are never parsed as mathtext (``$`` is literal) and glyphs missing from the bundled
 DejaVu font become "?", so names with emoji draw without warnings. Same input, same bytes.
 """
@@ -11,6 +25,7 @@ DejaVu font become "?", so names with emoji draw without warnings. Same input, s
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
@@ -22,14 +37,23 @@ from reportbot.render.templates import oneline, truncate
 
 WIDTH_IN, HEIGHT_IN, DPI = 5.0, 3.0, 180  # 900 x 540 px: sharp at 552 px on 1.6x screens
 STACKED = 5  # APIs drawn as their own colour; the rest is one grey segment
-COLOURS = ("#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ec4899")
-REST_COLOUR, PREVIOUS_COLOUR, GRID_COLOUR, INK = "#cbd5e1", "#334155", "#e2e8f0", "#475569"
+COLOURS = ("#0072B2", "#E69F00", "#56B4E9", "#D55E00", "#F0E442")  # Okabe-Ito
+REST_COLOUR, PREVIOUS_COLOUR, GRID_COLOUR, INK = "#cbd5e1", "#1e293b", "#e2e8f0", "#475569"
 FONT = "DejaVu Sans"  # ships with matplotlib: the same glyphs everywhere
 LABEL_WIDTH = 24
+LEGEND_NARROW = 16  # labels longer than this go two to a legend row, not three
+WEEK = 7
 
 
 def daily_chart(report: Report) -> bytes:
     """A PNG of this period's daily credits against the previous period's."""
+    out = io.BytesIO()
+    chart_figure(report).savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def chart_figure(report: Report) -> Any:
+    """The matplotlib Figure (on an Agg canvas) that ``daily_chart`` saves."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -54,10 +78,8 @@ def daily_chart(report: Report) -> bytes:
             parse_math=False,
             family=FONT,
         )
-    _legend(ax)
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
-    return out.getvalue()
+    _legend(fig, ax)
+    return fig
 
 
 def _style(ax: Any, report: Report) -> None:
@@ -90,38 +112,81 @@ def _bars(ax: Any, report: Report) -> None:
     rest = [t - sum(_col(shown, i)) for i, t in enumerate(report.daily_totals)]
     x = range(len(report.days))
     bottom = [0.0] * len(report.days)
-    segments = [(_label(line.name), line.daily, c) for line, c in zip(shown, COLOURS, strict=False)]
+    labels = short_labels([line.name for line in shown])
+    segments = list(zip(labels, (line.daily for line in shown), COLOURS, strict=False))
     if any(rest):
         segments.append(("all other APIs", tuple(rest), REST_COLOUR))
     for label, values, colour in segments:
         heights = [float(v) for v in values]
-        ax.bar(x, heights, bottom=bottom, width=0.75, color=colour, label=label, linewidth=0)
+        ax.bar(
+            x, heights, bottom=bottom, width=0.75, color=colour, label=label,
+            edgecolor="white", linewidth=0.4,
+        )  # fmt: skip
         bottom = [b + h for b, h in zip(bottom, heights, strict=True)]
 
 
 def _previous(ax: Any, report: Report) -> None:
-    values = [float(v) for v in report.previous_daily_totals[: len(report.days)]]
-    if any(values):
-        label = f"{report.previous_period.short_label} (previous)"
+    values, label = previous_line(report)
+    if any(v for v in values if v == v):  # NaN != NaN: a gap
         ax.step(
             range(len(values)),
             values,
             where="mid",
             color=PREVIOUS_COLOUR,
-            linewidth=1.2,
+            linewidth=1.3,
             label=label,
         )
 
 
-def _legend(ax: Any) -> None:
-    if not ax.get_legend_handles_labels()[0]:
+def previous_line(report: Report) -> tuple[list[float], str]:
+    """The previous period against this period's days (NaN where it has no such day), and
+    its legend label saying how it is aligned."""
+    previous = [float(v) for v in report.previous_daily_totals]
+    name = report.previous_period.short_label
+    count = len(report.days)
+    if count < WEEK or not previous:
+        level = sum(previous) / len(previous) if previous else 0.0
+        return [level] * count, f"{name}, daily average"
+    shift = (report.days[0].weekday() - report.previous_period.start.weekday()) % WEEK
+    shift -= WEEK if shift > WEEK // 2 else 0
+    aligned = [
+        previous[i + shift] if 0 <= i + shift < len(previous) else math.nan for i in range(count)
+    ]
+    return aligned, f"{name}, same weekdays"
+
+
+def short_labels(names: Sequence[str], width: int = LABEL_WIDTH) -> list[str]:
+    """Legend labels of at most ``width`` characters, no two alike."""
+    labels = [_label(name, width) for name in names]
+    for group in _collisions(labels):
+        for index in group:
+            labels[index] = _label(names[index], width, middle=True)
+    for group in _collisions(labels):
+        for number, index in enumerate(group, start=1):
+            suffix = f" #{number}"
+            labels[index] = _label(names[index], width - len(suffix), middle=True) + suffix
+    return labels
+
+
+def _collisions(labels: Sequence[str]) -> list[list[int]]:
+    seen: dict[str, list[int]] = {}
+    for index, label in enumerate(labels):
+        seen.setdefault(label, []).append(index)
+    return [group for group in seen.values() if len(group) > 1]
+
+
+def _legend(fig: Any, ax: Any) -> None:
+    handles, labels = ax.get_legend_handles_labels()
+    if not handles:
         return
-    legend = ax.legend(
+    widest = max(len(label) for label in labels)
+    legend = fig.legend(
+        handles,
+        labels,
         fontsize=8,
         frameon=False,
-        loc="upper center",
-        ncols=3,
-        bbox_to_anchor=(0.5, -0.1),
+        loc="outside lower center",
+        ncols=2 if widest > LEGEND_NARROW else 3,
         handlelength=1.2,
         columnspacing=1.2,
     )
@@ -143,10 +208,14 @@ def _day_label(day: date, count: int) -> str:
     return f"{day:%a} {day.day}" if count <= 7 else f"{day:%b} {day.day}"
 
 
-def _label(name: str) -> str:
+def _label(name: str, width: int = LABEL_WIDTH, *, middle: bool = False) -> str:
+    """One line, drawable glyphs, at most ``width``: cut at the end, or in the middle."""
     glyphs = _glyphs()
-    text = truncate(oneline(name), LABEL_WIDTH)
-    return "".join(ch if ord(ch) in glyphs else "?" for ch in text) or "?"
+    text = "".join(ch if ord(ch) in glyphs else "?" for ch in oneline(name)) or "?"
+    if not middle or len(text) <= width:
+        return truncate(text, width)
+    tail = (width - 1) // 2
+    return text[: width - 1 - tail].rstrip() + "…" + text[len(text) - tail :].lstrip()
 
 
 @cache
