@@ -235,3 +235,34 @@ def test_build_message_links_the_chart_and_attaches_the_csv() -> None:
     assert 'src="cid:chart"' not in html
     assert parts["text/csv"].get_filename() == "usage-monthly-costs-2024-08.csv"
     assert msg["Subject"] == email.subject
+
+
+def test_attach_xlsx_adds_a_workbook_beside_the_csv_and_csv_alone_is_the_default() -> None:
+    from email import message_from_bytes, policy
+
+    from reportbot.destinations.email import build_message
+
+    default = render_email(month_report(), chart=False)
+    assert [a.filename for a in default.attachments] == [default.csv_filename]
+    both = render_email(month_report(), chart=False, attach=("csv", "xlsx"))
+    names = [a.filename for a in both.attachments]
+    assert names == [both.csv_filename, both.csv_filename.replace(".csv", ".xlsx")]
+    message = build_message(
+        sender="bot@example.com",
+        recipient="finance@example.com",
+        subject=both.subject,
+        text=both.text,
+        html=both.html,
+        png=None,
+        csv_bytes=None,
+        csv_filename=None,
+        attachments=both.attachments,
+    )
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    types = [part.get_content_type() for part in parsed.iter_attachments()]  # type: ignore[attr-defined]
+    assert types == [
+        "text/csv",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ]
+    xlsx = next(a for a in both.attachments if a.filename.endswith(".xlsx"))
+    assert xlsx.data[:2] == b"PK"  # a zip: an OOXML workbook

@@ -96,3 +96,12 @@ def test_a_broken_override_is_a_one_line_config_error(
         render_text(demo_report(), tmp_path)
     assert says in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+def test_money_has_each_currencys_own_decimals() -> None:
+    from decimal import Decimal
+
+    from reportbot.render.templates import FILTERS
+
+    assert FILTERS["money"](Decimal("1234.5"), "JPY") == "¥1,235"
+    assert FILTERS["money"](Decimal("1234.5"), "USD") == "$1,234.50"

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -21,6 +22,7 @@ from reportbot.core.report import Report, compute_report
 from reportbot.core.usage import Usage
 from reportbot.delivery.loop import DeliveryLoop, Outcome
 from reportbot.destinations.factory import Destinations
+from reportbot.destinations.pacing import ChannelPacer
 from reportbot.errors import ReportbotError
 from reportbot.render.rendered import RenderedReport
 
@@ -30,9 +32,6 @@ if TYPE_CHECKING:
     from reportbot.ledger.store import Ledger
 
 log = logging.getLogger(__name__)
-
-MAX_PARALLEL_REPORTS = 4
-
 
 class UsageSource(Protocol):
     def fetch(
@@ -115,6 +114,9 @@ class Runner:
         self.source_for = source_for
         self.ledger = ledger
         self.now = now
+        self.pacer = ChannelPacer()  # one per run, shared by all its threads
+        self._fetches: dict[tuple[object, ...], Future[Usage]] = {}
+        self._fetch_lock = threading.Lock()
 
     def run_many(
         self,
@@ -123,16 +125,26 @@ class Runner:
         period: str | None = None,
         dry_run: bool = False,
         force: bool = False,
+        concurrency: int | None = None,
+        on_result: Callable[[RunResult], None] | None = None,
     ) -> list[RunResult]:
-        """Several reports at once, with bounded concurrency; results in the given order."""
-        if len(reports) == 1:
-            return [self.run(reports[0], period=period, dry_run=dry_run, force=force)]
-        with ThreadPoolExecutor(max_workers=MAX_PARALLEL_REPORTS) as pool:
-            return list(
-                pool.map(
-                    lambda r: self.run(r, period=period, dry_run=dry_run, force=force), reports
-                )
-            )
+        """Several reports at once, at most ``concurrency`` (REPORTBOT_CONCURRENCY) at a time.
+
+        ``on_result`` sees each result as it completes; the list returned is in the given
+        order. Identical usage queries are fetched once and shared.
+        """
+        workers = max(1, min(concurrency or self.config.settings.concurrency, len(reports)))
+        done: dict[int, RunResult] = {}
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="report") as pool:
+            futures = {
+                pool.submit(self.run, r, period=period, dry_run=dry_run, force=force): n
+                for n, r in enumerate(reports)
+            }
+            for future in as_completed(futures):
+                done[futures[future]] = result = future.result()
+                if on_result is not None:
+                    on_result(result)
+        return [done[n] for n in range(len(reports))]
 
     def run(
         self,
@@ -151,7 +163,8 @@ class Runner:
                 ]
                 return result
             built = self.build(report, result.period)
-            result.rendered = RenderedReport(built, self.config.settings.templates)
+            templates = self.config.settings.templates
+            result.rendered = RenderedReport(built, templates, attach=report.attach)
             if dry_run:
                 result.outcomes = [Outcome(d, "dry-run") for d in report.destinations]
             else:
@@ -165,7 +178,7 @@ class Runner:
             return self._build(report, period)
 
     def _build(self, report: ReportConfig, period: Period) -> Report:
-        usage = fetch_usage(self.source_for(report), report, period.previous().start, period.end)
+        usage = self._usage(report, period.previous().start, period.end)
         return compute_report(
             report.name,
             period,
@@ -176,6 +189,22 @@ class Runner:
             currency=report.currency,
         )
 
+    def _usage(self, report: ReportConfig, start: date, end: date) -> Usage:
+        """The usage of one query, fetched once per run however many reports ask for it."""
+        filters = (report.application_id, report.api_ids, report.user_id)
+        key: tuple[object, ...] = (report.source, report.timezone, start, end, *filters)
+        with self._fetch_lock:
+            future = self._fetches.get(key)
+            mine = future is None
+            if future is None:
+                future = self._fetches[key] = Future()
+        if mine:
+            try:
+                future.set_result(fetch_usage(self.source_for(report), report, start, end))
+            except BaseException as exc:  # every report waiting for it gets the same error
+                future.set_exception(exc)
+        return future.result()
+
     def _all_sent(self, report: ReportConfig, period: Period) -> bool:
         assert self.ledger is not None
         status = self.ledger.status(report.name, period.key)
@@ -185,7 +214,7 @@ class Runner:
         self, report: ReportConfig, rendered: RenderedReport, *, force: bool
     ) -> list[Outcome]:
         assert self.ledger is not None
-        destinations = Destinations.from_settings(self.config.settings)
+        destinations = Destinations.from_settings(self.config.settings, self.pacer)
         try:
             loop = DeliveryLoop(self.ledger, destinations)
             return [loop.deliver(report, rendered, d, force=force) for d in report.destinations]

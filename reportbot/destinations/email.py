@@ -19,7 +19,10 @@ from reportbot.destinations.base import Attempt, Key, Receipt
 from reportbot.errors import ConfigError, DeliveryError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from reportbot.destinations.smtp import SmtpSender, SmtpSession
+    from reportbot.render.email import Attachment
     from reportbot.render.rendered import RenderedReport
 
 DEFAULT_CSV_FILENAME = "report.csv"
@@ -48,8 +51,9 @@ class SmtpEmail:
             text=mail.text,
             html=mail.html,
             png=mail.png,
-            csv_bytes=mail.csv_bytes,
-            csv_filename=mail.csv_filename,
+            csv_bytes=None,
+            csv_filename=None,
+            attachments=mail.attachments,
             message_id=message_id(attempt.key, address, domain_of(self._from)),
         )
         return Receipt(self._open().send(message))
@@ -88,6 +92,7 @@ def build_message(
     csv_filename: str | None,
     date: datetime | None = None,
     message_id: str | None = None,
+    attachments: Sequence[Attachment] = (),
 ) -> EmailMessage:
     """A multipart report: text + HTML alternatives, inline PNG chart, CSV attachment.
 
@@ -114,6 +119,11 @@ def build_message(
     if csv_bytes is not None:
         filename = csv_filename or DEFAULT_CSV_FILENAME
         msg.add_attachment(csv_bytes, "text", "csv", filename=filename, params=CSV_PARAMS)
+    for extra in attachments:
+        params = CSV_PARAMS if extra.maintype == "text" else {}
+        msg.add_attachment(
+            extra.data, extra.maintype, extra.subtype, filename=extra.filename, params=params
+        )
     return msg
 
 

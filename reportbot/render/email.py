@@ -33,6 +33,17 @@ SUBJECT_WIDTH = 200
 
 
 @dataclass(frozen=True)
+class Attachment:
+    filename: str
+    data: bytes
+    maintype: str
+    subtype: str
+
+
+XLSX_TYPE = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+@dataclass(frozen=True)
 class RenderedEmail:
     subject: str
     text: str
@@ -40,10 +51,16 @@ class RenderedEmail:
     png: bytes | None
     csv_bytes: bytes
     csv_filename: str
+    attachments: tuple[Attachment, ...] = ()  # what the email carries (report's `attach`)
 
 
 def render_email(
-    report: Report, override: Path | None = None, *, chart: bool = True, png: bytes | None = None
+    report: Report,
+    override: Path | None = None,
+    *,
+    chart: bool = True,
+    png: bytes | None = None,
+    attach: tuple[str, ...] = ("csv",),
 ) -> RenderedEmail:
     """Render every part of the email for ``report``; ``ConfigError`` for a broken template.
 
@@ -55,7 +72,22 @@ def render_email(
     subject = _one_line(_render("text", "subject.txt.j2", override, context))
     text = _render("text", "report.txt.j2", override, context)
     html = _inline(_render("html", "report.html.j2", override, {**context, "subject": subject}))
-    return RenderedEmail(subject, text, html, png, usage_csv(report), csv_filename(report))
+    csv = usage_csv(report)
+    return RenderedEmail(
+        subject, text, html, png, csv, csv_filename(report), _attachments(report, csv, attach)
+    )
+
+
+def _attachments(report: Report, csv: bytes, attach: tuple[str, ...]) -> tuple[Attachment, ...]:
+    """The files the email carries: the CSV and/or the workbook (openpyxl only if asked)."""
+    files = []
+    if "csv" in attach:
+        files.append(Attachment(csv_filename(report), csv, "text", "csv"))
+    if "xlsx" in attach:
+        from reportbot.render.xlsx import usage_xlsx, xlsx_filename
+
+        files.append(Attachment(xlsx_filename(report), usage_xlsx(report), *XLSX_TYPE))
+    return tuple(files)
 
 
 def _one_line(text: str) -> str:

@@ -24,9 +24,12 @@ class RenderedReport:
     One report is delivered by one thread at a time, so no lock is needed.
     """
 
-    def __init__(self, report: Report, templates: Path | None = None) -> None:
+    def __init__(
+        self, report: Report, templates: Path | None = None, *, attach: tuple[str, ...] = ("csv",)
+    ) -> None:
         self.report = report
         self.templates = templates
+        self.attach = attach
 
     @cached_property
     def stem(self) -> str:
@@ -55,7 +58,7 @@ class RenderedReport:
     def email(self) -> RenderedEmail:
         from reportbot.render.email import render_email
 
-        return render_email(self.report, self.templates, png=self.chart)
+        return render_email(self.report, self.templates, png=self.chart, attach=self.attach)
 
     def files(self) -> dict[str, str | bytes]:
         """Every output as a file a person can open, by file name."""
@@ -68,6 +71,7 @@ class RenderedReport:
             f"{self.stem}.email.txt": f"Subject: {mail.subject}\n\n{mail.text}",
             f"{self.stem}.email.html": viewable_html(mail),
             mail.csv_filename: mail.csv_bytes,
+            **{a.filename: a.data for a in mail.attachments},
         }
         if mail.png is not None:
             files[f"{self.stem}.png"] = mail.png

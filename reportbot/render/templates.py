@@ -18,6 +18,7 @@ import jinja2
 
 from reportbot.core.report import Report
 from reportbot.errors import ConfigError
+from reportbot.render.money import money
 
 Flavour = Literal["html", "slack", "text"]
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
@@ -58,13 +59,6 @@ def share(value: Decimal) -> str:
 
 def arrow(value: Decimal) -> str:
     return "▲" if value > 0 else "▼" if value < 0 else "▬"
-
-
-def money(value: Decimal | None, currency: str = "USD") -> str:
-    if value is None:
-        return ""
-    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency)
-    return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
 
 
 def day(value: date, style: str = "short") -> str:
