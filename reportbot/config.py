@@ -62,6 +62,21 @@ class Settings(BaseSettings):
     templates: Path | None = Field(
         default=None, validation_alias=AliasChoices("REPORTBOT_TEMPLATES")
     )
+    concurrency: int = Field(
+        default=8, ge=1, le=64, validation_alias=AliasChoices("REPORTBOT_CONCURRENCY")
+    )
+    log_format: Literal["text", "json"] | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTBOT_LOG_FORMAT")
+    )
+    heartbeat_url: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("REPORTBOT_HEARTBEAT_URL")
+    )
+    heartbeat_interval: int = Field(
+        default=300, ge=1, validation_alias=AliasChoices("REPORTBOT_HEARTBEAT_INTERVAL")
+    )
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, validation_alias=AliasChoices("REPORTBOT_METRICS_PORT")
+    )
     config: Path | None = Field(default=None, validation_alias=AliasChoices("REPORTBOT_CONFIG"))
 
     @field_validator(
@@ -72,7 +87,14 @@ class Settings(BaseSettings):
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator(
-        "acedata_token", "slack_bot_token", "slack_webhook_url", "smtp_password", mode="before"
+        "acedata_token",
+        "slack_bot_token",
+        "slack_webhook_url",
+        "smtp_password",
+        "heartbeat_url",
+        "log_format",
+        "metrics_port",
+        mode="before",
     )
     @classmethod
     def _blank_secret_is_unset(cls, value: Any) -> Any:
@@ -98,6 +120,7 @@ class ReportConfig(BaseModel):
     credit_price: Decimal | None = Field(default=None, gt=0)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     source: Literal["acedata", "demo"] = "acedata"
+    attach: tuple[Literal["csv", "xlsx"], ...] = ("csv",)
 
     @field_validator("timezone")
     @classmethod

@@ -8,6 +8,9 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+# Fields of a delivery outcome record (reportbot.delivery.loop), kept as JSON keys.
+OUTCOME_FIELDS = ("report", "period", "destination", "status", "attempt", "error")
+
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
@@ -17,6 +20,9 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        for key in OUTCOME_FIELDS:
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = f"{record.exc_info[0].__name__}: {record.exc_info[1]}"
         return json.dumps(entry, ensure_ascii=False)
@@ -48,5 +54,8 @@ def setup_logging(level: int, fmt: str = "text", *, traceback: bool = False) -> 
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # With JSON logs every delivery outcome is one object, whatever the level.
+    outcomes = logging.getLogger("reportbot.outcomes")
+    outcomes.setLevel(min(logging.INFO, level) if fmt == "json" else logging.NOTSET)
     for noisy in ("httpx", "httpcore", "slack_sdk", "urllib3", "apscheduler.executors"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

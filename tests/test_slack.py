@@ -14,6 +14,7 @@ import pytest
 
 from reportbot.destinations.base import Attempt, Key, Progress
 from reportbot.destinations.slack import SlackWebApi
+from reportbot.destinations.slack_api import RATE_LIMIT_RETRIES
 from reportbot.destinations.webhook import SlackWebhook
 from reportbot.errors import DeliveryError
 from reportbot.render.slack_limits import (
@@ -249,10 +250,11 @@ def test_a_429_is_retried_after_retry_after(client: SlackDestination, slack: Sla
 def test_a_429_that_persists_is_not_permanent(
     client: SlackDestination, slack: SlackApiStub
 ) -> None:
-    slack.fail_next("chat.postMessage", error="ratelimited", times=5)
+    slack.fail_next("chat.postMessage", error="ratelimited", times=RATE_LIMIT_RETRIES + 1)
     error = delivery_error(lambda: client.post("#api-usage", [message()]))
     assert not error.permanent
     assert "ratelimited" in str(error)
+    assert slack.calls.count("chat.postMessage") == RATE_LIMIT_RETRIES + 1
 
 
 def test_a_503_is_retried_after_looking_that_it_did_not_arrive(

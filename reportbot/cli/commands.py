@@ -47,7 +47,11 @@ class Context:
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log every step, with tracebacks.")
 @click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default="text", show_default=True
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    envvar="REPORTBOT_LOG_FORMAT",
 )
 @click.version_option(package_name="reportbot")
 @click.pass_context
@@ -73,6 +77,11 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
 @click.option("--dry-run", is_flag=True, help="Print what would be sent; send and record nothing.")
 @click.option("--force", is_flag=True, help="Send again where already sent.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 64),
+    help="Reports built and sent at once (default: $REPORTBOT_CONCURRENCY, else 8).",
+)
 @click.pass_obj
 def run(
     obj: Context,
@@ -82,6 +91,7 @@ def run(
     dry_run: bool,
     force: bool,
     out: Path | None,
+    concurrency: int | None,
 ) -> None:
     """Build reports now and deliver them, or show them with --dry-run.
 
@@ -107,9 +117,20 @@ def run(
     reports = config.select(names, all_reports=all_reports)
     if problems := missing_credentials(config, reports, fetch_only=dry_run):
         raise ConfigError(*problems)
+    from reportbot.cli.output import LiveResults
+
+    live = LiveResults(config, len(reports), out=out)
     with open_runner(config, with_ledger=not dry_run) as runner:
-        results = runner.run_many(reports, period=period, dry_run=dry_run, force=force)
-    _finish(config, results, out=out)
+        results = runner.run_many(
+            reports,
+            period=period,
+            dry_run=dry_run,
+            force=force,
+            concurrency=concurrency,
+            on_result=live,
+        )
+    live.close()
+    _exit(results)
 
 
 @cli.command()
@@ -277,6 +298,10 @@ def _finish(
 
     for result in results:
         print_result(config, result, out=out, show_slack=show_slack)
+    _exit(results)
+
+
+def _exit(results: list[RunResult]) -> None:
     status = max((r.exit_status for r in results), default=0)
     if status:
         sys.exit(status)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+import threading
 from pathlib import Path
 
 import click
@@ -36,6 +38,34 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
         line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
         line += outcome.status + (f" ({outcome.detail})" if outcome.detail else "")
         click.echo(line)
+
+
+class LiveResults:
+    """Prints each result as it completes; on a terminal, a progress line on stderr."""
+
+    def __init__(self, config: Config, total: int, *, out: Path | None) -> None:
+        self.config, self.total, self.out = config, total, out
+        self.done = self.failed = 0
+        self._lock = threading.Lock()
+        self._tty = total > 1 and sys.stderr.isatty()
+
+    def __call__(self, result: RunResult) -> None:
+        with self._lock:
+            self._clear()
+            print_result(self.config, result, out=self.out, show_slack=True)
+            self.done += 1
+            self.failed += result.exit_status != 0
+            if self._tty and self.done < self.total:
+                failed = f", {self.failed} failed" if self.failed else ""
+                click.echo(f"{self.done}/{self.total} reports done{failed}", nl=False, err=True)
+
+    def close(self) -> None:
+        with self._lock:
+            self._clear()
+
+    def _clear(self) -> None:
+        if self._tty:
+            click.echo("\r\x1b[K", nl=False, err=True)
 
 
 def write_outputs(rendered: RenderedReport, out: Path) -> list[Path]:

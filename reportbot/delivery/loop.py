@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from reportbot.render.rendered import RenderedReport
 
 log = logging.getLogger(__name__)
+outcomes_log = logging.getLogger("reportbot.outcomes")  # one record per delivery outcome
 
 Status = Literal["sent", "skipped", "failed", "unrecorded", "dry-run"]
 FAILURES: frozenset[Status] = frozenset({"failed", "unrecorded"})
@@ -79,7 +80,9 @@ class DeliveryLoop:
             log.error("%s: not sent: %s", what, exc)
             return Outcome(destination, "failed", f"not sent: {exc}")
         if claim is None:
-            return self._skipped(report.name, period.key, destination)
+            return self._record(
+                report.name, period.key, 0, self._skipped(report.name, period.key, destination)
+            )
         attempt = Attempt(
             Key(report.name, period.key, destination, f"force-{claim.attempt}" if force else ""),
             Progress.parse(claim.previous_receipt, verify=not force),
@@ -90,8 +93,25 @@ class DeliveryLoop:
                 target, address = self.destinations.route(destination)
                 receipt = target.send(rendered, address, attempt)
         except Exception as exc:  # classified in _failed: nothing is swallowed
-            return self._failed(what, claim, attempt.progress, exc)
-        return self._sent(what, claim, receipt)
+            outcome = self._failed(what, claim, attempt.progress, exc)
+        else:
+            outcome = self._sent(what, claim, receipt)
+        return self._record(report.name, period.key, claim.attempt, outcome)
+
+    def _record(self, report: str, period: str, attempt: int, outcome: Outcome) -> Outcome:
+        """One log record per outcome, with its fields (``--log-format json`` shows them)."""
+        fields = {
+            "report": report,
+            "period": period,
+            "destination": outcome.destination,
+            "status": outcome.status,
+            "attempt": attempt,
+            "error": outcome.detail if outcome.failed else None,
+        }
+        outcomes_log.info(
+            "%s %s %s: %s", report, period, outcome.destination, outcome.status, extra=fields
+        )
+        return outcome
 
     def _sent(self, what: str, claim: Claim, receipt: Receipt) -> Outcome:
         shown = str(receipt) if receipt.id else "accepted"

@@ -18,6 +18,7 @@ from reportbot.destinations.base import Destination
 from reportbot.errors import ConfigError
 
 if TYPE_CHECKING:
+    from reportbot.destinations.pacing import ChannelPacer
     from reportbot.destinations.slack import SlackWebApi
     from reportbot.destinations.smtp import SmtpSender
 
@@ -25,14 +26,21 @@ if TYPE_CHECKING:
 class Destinations:
     """The destinations of one run; ``close()`` ends their connections."""
 
-    def __init__(self, settings: Settings, *, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        pacer: ChannelPacer | None = None,
+    ) -> None:
         self.settings = settings
         self.sleep = sleep
+        self.pacer = pacer  # shared by every thread of a run: Slack's 1 message/s a channel
         self._open: dict[str, Destination] = {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Destinations:
-        return cls(settings)
+    def from_settings(cls, settings: Settings, pacer: ChannelPacer | None = None) -> Destinations:
+        return cls(settings, pacer=pacer)
 
     def route(self, destination: str) -> tuple[Destination, str]:
         """The client for a ledger destination (``slack:#x``, ``email:a@b``) and its address."""
@@ -52,19 +60,22 @@ class Destinations:
     def _build(self, which: str) -> Destination:
         s = self.settings
         if which == "slack":
-            return slack_web_api(s, sleep=self.sleep)
+            return slack_web_api(s, sleep=self.sleep, pacer=self.pacer)
         if which == "webhook":
             from reportbot.destinations.webhook import SlackWebhook
 
             url = s.slack_webhook_url.get_secret_value() if s.slack_webhook_url else None
-            return SlackWebhook(url, sleep=self.sleep)
+            return SlackWebhook(url, sleep=self.sleep, pacer=self.pacer)
         from reportbot.destinations.email import SmtpEmail
 
         return SmtpEmail(smtp_sender(s) if s.smtp_host else None, s.smtp_from)
 
 
 def slack_web_api(
-    settings: Settings, *, sleep: Callable[[float], None] = time.sleep
+    settings: Settings,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    pacer: ChannelPacer | None = None,
 ) -> SlackWebApi:
     from reportbot.destinations.slack import SlackWebApi
 
@@ -73,6 +84,7 @@ def slack_web_api(
         token=token.get_secret_value() if token else None,
         base_url=settings.slack_api_url,
         sleep=sleep,
+        pacer=pacer,
     )
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 
     from slack_sdk import WebClient
 
+    from reportbot.destinations.pacing import ChannelPacer
     from reportbot.render.rendered import RenderedReport
 
 EVENT_TYPE = "reportbot_report"
@@ -61,8 +62,10 @@ class SlackWebApi:
         base_url: str = "https://slack.com/api/",
         sleep: Callable[[float], None] = time.sleep,
         timeout: int = TIMEOUT_SECONDS,
+        pacer: ChannelPacer | None = None,
     ) -> None:
         self._token = token
+        self._pacer = pacer
         self._poster = poster(token, base_url, sleep, timeout)
         self._reader = reader(token, base_url, sleep, timeout)
         self._channel_ids: dict[str, str] = {}
@@ -118,6 +121,8 @@ class SlackWebApi:
     def _post(self, channel: str, msg: dict[str, Any], key: Key, number: int, since: date) -> str:
         metadata = {"event_type": EVENT_TYPE, "event_payload": key.part(number)}
         for tries in range(1, self.POST_ATTEMPTS + 1):
+            if self._pacer is not None:
+                self._pacer.wait(channel)
             try:
                 with self._errors(f"posting to {channel}", "chat:write"):
                     response = self._api(self._poster).chat_postMessage(
@@ -170,6 +175,8 @@ class SlackWebApi:
             if exc.permanent and any(code in str(exc) for code in _NO_READBACK):
                 self._no_readback(exc)
                 return {}
+            if exc.permanent:
+                raise  # no such channel, a revoked token: posting would fail the same way
             raise DeliveryError(
                 f"could not check {channel} for an earlier delivery: {exc}", ambiguous=True
             ) from None

@@ -40,7 +40,7 @@ from reportbot.core.waits import RETRY_AFTER_CAP, retry_after
 from reportbot.errors import DeliveryError
 
 TIMEOUT_SECONDS = 30
-RATE_LIMIT_RETRIES = 3
+RATE_LIMIT_RETRIES = 10  # a 429 is a wait (each ≤ RETRY_AFTER_CAP), not a failure
 _ERROR_CODE = re.compile(r"[a-z_]{1,60}")
 _AUTH_ERRORS = {"invalid_auth", "not_authed", "account_inactive", "token_revoked", "token_expired"}
 _TRANSIENT = {"ratelimited", "internal_error", "fatal_error", "service_unavailable"}

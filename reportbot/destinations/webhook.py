@@ -27,6 +27,7 @@ from reportbot.render.slack_limits import validate_message
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from reportbot.destinations.pacing import ChannelPacer
     from reportbot.render.rendered import RenderedReport
 
 WEBHOOK = "webhook"
@@ -46,8 +47,10 @@ class SlackWebhook:
         *,
         sleep: Callable[[float], None] | None = None,
         timeout: int = TIMEOUT_SECONDS,
+        pacer: ChannelPacer | None = None,
     ) -> None:
         self._url = url
+        self._pacer = pacer
         handler = CappedRateLimitHandler(sleep=sleep) if sleep else CappedRateLimitHandler()
         self._hook = WebhookClient(
             url or "", timeout, logger=_log, retry_handlers=[handler]
@@ -85,6 +88,8 @@ class SlackWebhook:
         return answer.status_code, answer.body
 
     def _post(self, msg: dict[str, Any]) -> None:
+        if self._pacer is not None:
+            self._pacer.wait(WEBHOOK)
         with slack_errors("posting to the webhook", "incoming-webhook", (self._url,)):
             answer = self._hook.send(
                 text=msg["text"], blocks=msg.get("blocks"), unfurl_links=False, unfurl_media=False

@@ -141,12 +141,18 @@ class SlackApiStub:
         user: str = "reportbot",
         page_size: int = 100,
         history: bool = True,
+        per_channel_rate: float | None = None,
+        burst: int = 3,
     ) -> None:
         self.token = token
         self.channels = dict(channels if channels is not None else {"C0123456789": "api-usage"})
         self.not_member = set(not_member)
         self.team, self.user, self.page_size = team, user, page_size
         self.history = history  # False: conversations.history answers missing_scope
+        # Slack's chat.postMessage pace: a post beyond the burst at this rate gets a 429.
+        self.per_channel_rate, self.burst = per_channel_rate, burst
+        self._buckets: dict[str, tuple[float, float]] = {}
+        self.rate_limited = 0
         self.posts: list[Post] = []
         self.uploads: list[Upload] = []
         self.calls: list[str] = []
@@ -284,6 +290,8 @@ class SlackApiStub:
         error = error or slack_limit_error(params)
         if error or cid is None:
             return _error(error or "channel_not_found")
+        if not self._within_pace(cid):
+            return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"})
         blocks = params.get("blocks")
         blocks = json.loads(blocks) if isinstance(blocks, str) else blocks
         with self._lock:
@@ -293,6 +301,20 @@ class SlackApiStub:
             post = Post(cid, params["text"], blocks, params.get("thread_ts"), ts, metadata)
             self.posts.append(post)
         return _ok(channel=cid, ts=ts, message={"text": params["text"], "ts": ts})
+
+    def _within_pace(self, cid: str) -> bool:
+        if self.per_channel_rate is None:
+            return True
+        with self._lock:
+            now = time.monotonic()
+            tokens, when = self._buckets.get(cid, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - when) * self.per_channel_rate)
+            if tokens < 1.0:
+                self._buckets[cid] = (tokens, now)
+                self.rate_limited += 1
+                return False
+            self._buckets[cid] = (tokens - 1.0, now)
+            return True
 
     def _conversations_list(self, params: dict[str, Any]) -> _Reply:
         start = int(params.get("cursor") or 0)
