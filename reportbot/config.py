@@ -121,6 +121,8 @@ class ReportConfig(BaseModel):
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     source: Literal["acedata", "demo"] = "acedata"
     attach: tuple[Literal["csv", "xlsx"], ...] = ("csv",)
+    thread: bool = True
+    skip_empty: bool = False
 
     @field_validator("timezone")
     @classmethod

@@ -126,7 +126,14 @@ def test_it_posts_several_messages_in_order_and_returns_the_first_ts(
     ts = client.post("#api-usage", [message("one"), message("two"), message("three")])
     assert [p.text for p in slack.posts] == ["one", "two", "three"]
     assert ts == slack.posts[0].ts
-    assert all(p.thread_ts is None for p in slack.posts)
+    assert [p.thread_ts for p in slack.posts] == [None, ts, ts]  # the rest in its thread
+
+
+def test_with_thread_off_every_message_is_top_level(slack: SlackApiStub) -> None:
+    api = SlackWebApi(token=TOKEN, base_url=slack.url)
+    attempt = Attempt(Key("weekly", "2024-W33", "slack:#api-usage"), thread=False)
+    api.send(rendered_with([message("one"), message("two")]), "#api-usage", attempt)
+    assert [p.thread_ts for p in slack.posts] == [None, None]
 
 
 def test_it_checks_every_message_before_posting_any(

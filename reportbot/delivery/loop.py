@@ -87,6 +87,7 @@ class DeliveryLoop:
             Key(report.name, period.key, destination, f"force-{claim.attempt}" if force else ""),
             Progress.parse(claim.previous_receipt, verify=not force),
             chart=report.chart,
+            thread=report.thread,
         )
         try:
             with self.ledger.keep_alive(claim):

@@ -92,6 +92,7 @@ class Attempt:
     key: Key
     progress: Progress = Progress()
     chart: bool = False  # also upload the chart (Slack channels)
+    thread: bool = True  # Slack: the rest of a report, and its chart, in the first's thread
 
 
 class Destination(Protocol):

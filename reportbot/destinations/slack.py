@@ -86,11 +86,12 @@ class SlackWebApi:
                 raise DeliveryError(problem, permanent=True) from exc
         since = rendered.report.period.start
         found = self._find(address, attempt.key, since) if attempt.progress.verify else {}
-        posted, first = attempt.progress.posted, attempt.progress.first
+        posted, first = attempt.progress.posted, attempt.progress.first or found.get(1)
         for number in range(posted + 1, len(messages) + 1):
+            thread = first if attempt.thread and number > 1 else None
             try:
                 ts = found.get(number) or self._post(
-                    address, messages[number - 1], attempt.key, number, since
+                    address, messages[number - 1], attempt.key, number, since, thread
                 )
             except DeliveryError as exc:
                 note = f" ({number - 1} of {len(messages)} messages were already posted)"
@@ -99,7 +100,7 @@ class SlackWebApi:
             first = first or ts
         note = ""
         if attempt.chart and not found:
-            note = self._chart(rendered, address)
+            note = self._chart(rendered, address, first if attempt.thread else None)
         return Receipt(first or "", len(messages), note, found=len(found))
 
     def auth_test(self) -> str:
@@ -118,7 +119,15 @@ class SlackWebApi:
 
     # -- posting --
 
-    def _post(self, channel: str, msg: dict[str, Any], key: Key, number: int, since: date) -> str:
+    def _post(
+        self,
+        channel: str,
+        msg: dict[str, Any],
+        key: Key,
+        number: int,
+        since: date,
+        thread: str | None,
+    ) -> str:
         metadata = {"event_type": EVENT_TYPE, "event_payload": key.part(number)}
         for tries in range(1, self.POST_ATTEMPTS + 1):
             if self._pacer is not None:
@@ -130,6 +139,7 @@ class SlackWebApi:
                         text=msg["text"],
                         blocks=msg.get("blocks"),
                         metadata=metadata,
+                        thread_ts=thread,
                         unfurl_links=False,
                         unfurl_media=False,
                     )
@@ -181,7 +191,11 @@ class SlackWebApi:
                 f"could not check {channel} for an earlier delivery: {exc}", ambiguous=True
             ) from None
         wanted = (key.report, key.period, key.destination)
-        return {part: ts for (r, p, d, part), ts in seen.items() if (r, p, d) == wanted}
+        found = {part: ts for (r, p, d, part), ts in seen.items() if (r, p, d) == wanted}
+        if 1 in found:  # the later parts are replies in its thread, or top-level (thread = false)
+            replies = self._replies(channel, found[1])
+            found |= {part: ts for (r, p, d, part), ts in replies.items() if (r, p, d) == wanted}
+        return found
 
     def _scan(self, channel: str, since: date) -> dict[tuple[str, str, str, int], str]:
         """Every reportbot message in ``channel`` since the day before ``since``, by key."""
@@ -209,6 +223,27 @@ class SlackWebApi:
         self._seen[(cid, str(since))] = seen
         return seen
 
+    def _replies(self, channel: str, parent: str) -> dict[tuple[str, str, str, int], str]:
+        """Every reportbot message in the thread of ``parent``, by key."""
+        seen: dict[tuple[str, str, str, int], str] = {}
+        cursor = None
+        with self._errors(f"reading a thread in {channel}", "channels:history,groups:history"):
+            for _ in range(self.HISTORY_PAGES):
+                page = self._api(self._reader).conversations_replies(
+                    channel=self.channel_id(channel),
+                    ts=parent,
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for message in page.get("messages") or []:
+                    if (found := _key_of(message)) is not None:
+                        seen.setdefault(found, str(message.get("ts")))
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        return seen
+
     def _no_readback(self, why: DeliveryError) -> None:
         self._readback = False
         _log.warning(
@@ -219,11 +254,15 @@ class SlackWebApi:
 
     # -- the rest --
 
-    def _chart(self, rendered: RenderedReport, channel: str) -> str:
-        """Upload the chart; a failure leaves the report delivered and says why."""
+    def _chart(self, rendered: RenderedReport, channel: str, thread: str | None) -> str:
+        """Upload the chart (in the thread, if any); a failure leaves the report delivered."""
         try:
             self.upload_chart(
-                channel, rendered.chart, f"{rendered.stem}.png", rendered.report.period.label
+                channel,
+                rendered.chart,
+                f"{rendered.stem}.png",
+                rendered.report.period.label,
+                thread=thread,
             )
         except DeliveryError as exc:
             # The report itself arrived: retrying would post it twice. Say so, keep it sent.
@@ -231,12 +270,14 @@ class SlackWebApi:
             return f"chart not uploaded: {exc}"
         return ""
 
-    def upload_chart(self, channel: str, png: bytes, filename: str, title: str) -> None:
-        """Upload a PNG into ``channel`` (files_upload_v2 needs its id)."""
+    def upload_chart(
+        self, channel: str, png: bytes, filename: str, title: str, *, thread: str | None = None
+    ) -> None:
+        """Upload a PNG into ``channel`` (files_upload_v2 needs its id), maybe in a thread."""
         channel_id = self.channel_id(channel)
         with self._errors(f"uploading the chart to {channel}", "files:write"):
             self._api(self._poster).files_upload_v2(
-                channel=channel_id, file=png, filename=filename, title=title
+                channel=channel_id, file=png, filename=filename, title=title, thread_ts=thread
             )
 
     def _find_channel(self, name: str) -> str:

@@ -61,6 +61,7 @@ class Upload:
     filename: str
     title: str | None
     data: bytes
+    thread_ts: str | None = None
 
 
 @dataclass
@@ -357,6 +358,26 @@ class SlackApiStub:
             response_metadata={"next_cursor": str(start + size) if more else ""},
         )
 
+    def _conversations_replies(self, params: dict[str, Any]) -> _Reply:
+        if not self.history:
+            missing = {"ok": False, "error": "missing_scope", "needed": "channels:history"}
+            return _Reply(200, missing, {})
+        cid, _ = self._channel(str(params.get("channel", "")))
+        parent = str(params.get("ts", ""))
+        metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        with self._lock:
+            thread = [
+                p for p in self.posts if p.channel == cid and parent in (p.ts, p.thread_ts)
+            ]
+        if not any(p.ts == parent for p in thread):
+            return _error("thread_not_found")
+        messages = [
+            {"type": "message", "ts": p.ts, "thread_ts": parent, "text": p.text}
+            | ({"metadata": p.metadata} if metadata and p.metadata else {})
+            for p in thread
+        ]
+        return _ok(messages=messages, has_more=False, response_metadata={"next_cursor": ""})
+
     def _files_getUploadURLExternal(self, params: dict[str, Any]) -> _Reply:
         if not params.get("filename") or not params.get("length"):
             return _error("invalid_arguments")
@@ -384,7 +405,9 @@ class SlackApiStub:
                 return _error("invalid_arguments")
             for f, p in zip(files, pending, strict=True):
                 assert p is not None
-                self.uploads.append(Upload(cid, p["filename"], f.get("title"), p["data"]))
+                thread = params.get("thread_ts")
+                upload = Upload(cid, p["filename"], f.get("title"), p["data"], thread)
+                self.uploads.append(upload)
         return _ok(files=[{"id": f["id"], "title": f.get("title")} for f in files])
 
     def _webhook(self, params: dict[str, Any]) -> _Reply:
