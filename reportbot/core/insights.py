@@ -27,7 +27,7 @@ from reportbot.core.usage import Usage
 
 EXACT_DIGITS = 80
 BURN_DAYS = 7
-UNAVAILABLE = "unavailable"
+UNAVAILABLE: Literal["unavailable"] = "unavailable"
 BalanceReading = Decimal | Literal["unavailable"] | None  # None: not asked for
 
 
