@@ -7,7 +7,8 @@ Of a month, the *elapsed* days are those before ``as_of`` (the first day not yet
                when there are at least ``min_samples`` of them; otherwise
                median of the last ``weeks`` days on weekday w before ``as_of``
                (they may reach into the previous month; days before ``since``, the start
-               of the data, are not used); 0 when there is none.
+               of the data, are not used); when there is none of those either,
+               median of every day of those weeks before ``as_of``; 0 when there is no day.
     projected = spent + Σ level(weekday of d) over the remaining days d
 
 So a constant spend of c a day projects exactly c × days in the month. With a budget, the
@@ -108,7 +109,11 @@ def _level(
     latest = last - timedelta(days=(last.weekday() - weekday) % 7)
     trailing = [latest - timedelta(days=7 * n) for n in range(weeks)]
     samples = [series.get(d, ZERO) for d in trailing if d >= since]
-    return median(samples) if samples else ZERO
+    if samples:
+        return median(samples)
+    first = max(since, as_of - timedelta(days=7 * weeks))
+    recent = [series.get(first + timedelta(days=i), ZERO) for i in range((as_of - first).days)]
+    return median(recent) if recent else ZERO
 
 
 def _runs_out(days: list[date], amounts: list[Decimal], budget: Decimal | None) -> date | None:
