@@ -18,10 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
-from reportbot.core.series import Daily, daily_by_api, daily_totals, mad, median
+from reportbot.core.series import ZERO, Daily, mad, median
 from reportbot.core.series import same_weekday_before as history_days
 from reportbot.core.usage import UsageRow
 
@@ -67,16 +67,24 @@ def check_day(
     series: Daily, day: date, *, since: date, rule: AnomalyRule
 ) -> tuple[Decimal, Decimal, Decimal, int] | None:
     """(usual, spread, threshold, weeks) when ``day`` departs from its weekday; else None."""
-    history = [series.get(d, Decimal(0)) for d in history_days(day, rule.weeks, since)]
+    history = [series.get(d, ZERO) for d in history_days(day, rule.weeks, since)]
+    with localcontext(prec=EXACT_DIGITS):
+        return _departure(series.get(day, ZERO), history, rule)
+
+
+def _departure(
+    amount: Decimal, history: list[Decimal], rule: AnomalyRule
+) -> tuple[Decimal, Decimal, Decimal, int] | None:
     if len(history) < rule.min_weeks:
         return None
     usual = median(history)
-    spread = mad(history, usual) * MAD_TO_SIGMA
     floor = max(rule.floor_share * usual, rule.floor_credits)
+    departure = abs(amount - usual)
+    if departure <= rule.k * floor:  # within the floor: no need for the spread
+        return None
+    spread = mad(history, usual) * MAD_TO_SIGMA
     threshold = rule.k * max(spread, floor)
-    if abs(series.get(day, Decimal(0)) - usual) > threshold:
-        return usual, spread, threshold, len(history)
-    return None
+    return (usual, spread, threshold, len(history)) if departure > threshold else None
 
 
 def find_anomalies(
@@ -94,35 +102,50 @@ def find_anomalies(
     then the APIs by the size of their departure.
     """
     rule = rule or AnomalyRule()
-    checked = [d for d in days if d < today]
+    checked = [d for d in days if since <= d < today]
     if not checked:
         return ()
-    rows = tuple(rows)
+    span = (checked[-1] - since).days + 1
+    totals = [ZERO] * span
+    per_api: dict[str, list[Decimal]] = {}
+    index_of = {since + timedelta(days=i): i for i in range(span)}
+    for day, api_id, amount in rows:
+        index = index_of.get(day)
+        if index is not None:
+            totals[index] += amount
+            values = per_api.get(api_id)
+            if values is None:
+                values = per_api[api_id] = [ZERO] * span
+            values[index] += amount
+    found: list[Anomaly] = []
     with localcontext(prec=EXACT_DIGITS):
-        found = list(_scan(daily_totals(rows, since, checked[-1]), None, "", checked, since, rule))
-        for api_id, series in daily_by_api(rows, since, checked[-1]).items():
-            name = names.get(api_id) or api_id
-            found += [
-                a
-                for a in _scan(series, api_id, name, checked, since, rule)
-                if a.amount > 0 and a.usual > 0
-            ]
+        found += _scan(totals, None, "", checked, since, rule, per_api=False)
+        for api_id, values in per_api.items():
+            found += _scan(values, api_id, names.get(api_id) or api_id, checked, since, rule)
     found.sort(key=lambda a: (a.day, a.api_id is not None, -abs(a.departure), a.name))
     return tuple(found)
 
 
 def _scan(
-    series: Daily,
+    values: list[Decimal],
     api_id: str | None,
     name: str,
     days: Sequence[date],
     since: date,
     rule: AnomalyRule,
+    *,
+    per_api: bool = True,
 ) -> Iterable[Anomaly]:
+    """``values[i]`` is the spend of ``since + i`` days."""
     for day in days:
-        if (found := check_day(series, day, since=since, rule=rule)) is not None:
+        index = (day - since).days
+        amount = values[index]
+        if per_api and amount <= 0:
+            continue
+        history = [values[j] for j in range(index - 7, index - 7 * rule.weeks - 1, -7) if j >= 0]
+        found = _departure(amount, history, rule)
+        if found is not None and not (per_api and found[0] <= 0):
             usual, spread, threshold, weeks = found
-            amount = series.get(day, Decimal(0))
             yield Anomaly(day, api_id, name, amount, usual, spread, threshold, weeks)
 
 
