@@ -14,12 +14,13 @@ from reportbot.core.insights import (
     UNAVAILABLE,
     compute_insights,
     explain_change,
+    explain_lines,
     history_range,
     runway,
     with_insights,
 )
 from reportbot.core.periods import parse_period
-from reportbot.core.report import Report, compute_report
+from reportbot.core.report import ApiLine, Report, compute_report
 from reportbot.core.usage import Usage, UsageRow
 from reportbot.render.insight_text import runway as runway_text
 from reportbot.render.insight_text import why
@@ -258,3 +259,15 @@ def test_an_unavailable_balance_is_a_runway_without_figures() -> None:
     found = compute_insights(report, Usage(()), W33.end, balance=UNAVAILABLE)
     assert found.runway is not None and found.runway.balance is None
     assert compute_insights(report, Usage(()), W33.end).runway is None
+
+
+def test_a_correction_is_explained_by_the_lines_that_moved_since_they_were_sent() -> None:
+    # sent: Kling 1,000.00 of 8,899.42; now 1,221.13: +221.13 = +2.48% of what was sent
+    lines = [
+        ApiLine("kling", "Kling Videos", D("1221.13"), D("1000"), (), D(0)),
+        ApiLine("chat", "Claude Messages", D("7899.42"), D("7899.42"), (), D(0)),
+    ]
+    change = explain_lines(lines, D("8899.42"))
+    assert change.notable and [d.name for d in change.drivers] == ["Kling Videos"]
+    assert (change.delta, change.explained) == (D("221.13"), D(1))
+    assert f"{change.delta_pct:.1f}" == "2.5"

@@ -13,6 +13,7 @@ reportbot.core.anomalies, reportbot.core.forecast and runway.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
@@ -90,21 +91,29 @@ def history_range(period: Period, weeks: int = 8) -> date:
 
 
 def explain_change(report: Report, rule: WhyRule | None = None) -> Change:
-    """The APIs that explain most of the period's change.
+    """The APIs that explain most of the period's change (see explain_lines)."""
+    return explain_lines(report.apis, report.previous_total, rule)
 
-    The change D (total − previous total) is *notable* when |D| ≥ max(floor_credits,
+
+def explain_lines(
+    lines: Iterable[ApiLine], previous_total: Decimal, rule: WhyRule | None = None
+) -> Change:
+    """The lines (APIs, then against before) that explain most of their total change.
+
+    The change D (the sum of the lines' deltas) is *notable* when |D| ≥ max(floor_credits,
     floor_share × previous total). The candidates are the APIs whose change has D's sign and
     |change| ≥ max(floor_share × |D|, floor_credits), largest |change| first (ties by name);
     they are taken one by one until their changes add up to ``target`` × |D| or
-    ``max_apis`` are named.
+    ``max_apis`` are named. Corrections can pass lines whose ``previous`` is what was sent.
     """
     rule = rule or WhyRule()
-    delta = report.delta
+    lines = tuple(lines)
     with localcontext(prec=EXACT_DIGITS):
-        notable = abs(delta) >= max(rule.floor_credits, rule.floor_share * report.previous_total)
+        delta = sum((line.delta for line in lines), ZERO)
+        notable = abs(delta) >= max(rule.floor_credits, rule.floor_share * previous_total)
         noise = max(rule.floor_share * abs(delta), rule.floor_credits)
         candidates = sorted(
-            (line for line in report.apis if line.delta * delta > 0 and abs(line.delta) >= noise),
+            (line for line in lines if line.delta * delta > 0 and abs(line.delta) >= noise),
             key=lambda line: (-abs(line.delta), line.name, line.api_id),
         )
         drivers: list[ApiLine] = []
@@ -114,7 +123,8 @@ def explain_change(report: Report, rule: WhyRule | None = None) -> Change:
                 break
             drivers.append(line)
             covered += abs(line.delta)
-    return Change(delta, report.delta_pct, notable, tuple(drivers))
+        pct = None if previous_total == 0 else delta * 100 / previous_total
+    return Change(delta, pct, notable, tuple(drivers))
 
 
 def runway(
