@@ -21,7 +21,7 @@ from reportbot.render.email import render_email
 from reportbot.render.slack import slack_messages
 from reportbot.render.slack_limits import validate_message
 from reportbot.render.templates import render_text
-from reportbot.sources.demo import DEMO_MONTHLY_BUDGET, DEMO_RUNWAY_DAYS, DemoSource
+from reportbot.sources.demo import DEMO_MONTHLY_BUDGET, DEMO_RUNWAY_DAYS, LATE_API, DemoSource
 from tests.conftest import DEMO_TODAY
 from tests.test_email_report import Tags
 
@@ -98,12 +98,9 @@ def test_every_output_says_the_same_four_things() -> None:
     report = insightful_report()
     slack = json.dumps(slack_messages(report), ensure_ascii=False)
     email = render_email(report, chart=False)
-    why = (
-        "+822.56 credits (+10.0%) vs W34, 108% of it from Kling Videos (+553.03) and "
-        "Nano Banana Images (+339.30, new); the other APIs together -69.78."
-    )
-    spike = "Wed Aug 28: Kling Videos 754.64 credits, 7.3× a usual Wednesday (103.74)"
-    pace = "September so far: 452.26 credits in 1 day; on pace for"
+    why = "+543.99 credits (+6.8%) vs W34, 94% of it from Kling Videos (+509.32)."
+    spike = "Wed Aug 28: Kling Videos 716.07 credits, 6.7× a usual Wednesday (107.17)"
+    pace = "September so far: 422.09 credits in 1 day; on pace for 34,966.46 by Sep 30"
     balance = "Balance 11,250.00 credits: "
     for output in (render_text(report), slack, email.text, email.html):
         assert all(part in output for part in (why, spike, pace, balance)), output[:400]
@@ -115,7 +112,7 @@ def test_the_why_sentence_comes_before_the_totals_everywhere() -> None:
     summary = slack_messages(report)[0]["blocks"][1]["text"]["text"]
     below_title = email.html[email.html.index("</h1>") :]  # the hidden preheader has the total
     for output in (render_text(report), summary, email.text, below_title):
-        assert output.index("of it from Kling Videos") < output.index("9,073.12")
+        assert output.index("of it from Kling Videos") < output.index("8,596.43")
 
 
 def test_an_unavailable_balance_is_said_in_every_output() -> None:
@@ -154,3 +151,17 @@ def test_api_names_in_insights_are_escaped_for_each_output() -> None:
     text = render_text(report)
     assert "\nTotal 100.00" not in text
     assert "Thu Aug 15: <!channel> <https://evil.example|click> & <script>x</script> Total" in text
+
+
+def test_the_demo_account_gains_late_data_for_the_week_it_just_sent() -> None:
+    week = parse_period("2024-W35", DEMO_TODAY)
+    zone = ZoneInfo("UTC")
+    sent = DemoSource(date(2024, 9, 2)).fetch(week.start, week.end, zone).rows
+    later = DemoSource(date(2024, 9, 5)).fetch(week.start, week.end, zone).rows
+    changed = {(r.day, r.api_id) for r in set(sent) ^ set(later)}
+    # only Kling Videos' last three days (Aug 30 - Sep 1), which were less than 3 days old
+    assert changed == {(date(2024, 8, d), LATE_API) for d in (30, 31)} | {
+        (date(2024, 9, 1), LATE_API)
+    }
+    gained = sum(r.amount for r in later) - sum(r.amount for r in sent)
+    assert gained / sum(r.amount for r in sent) > Decimal("0.005")  # above the default threshold

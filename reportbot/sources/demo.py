@@ -5,13 +5,15 @@ new in the last complete week, one that stopped at its start, and one spike on i
 Wednesday. Kling Videos reports late: a day of it shows only a tenth of its usage until
 three full days have passed, so the latest sent period gains late data (a correction).
 The account has a balance (``balance()``) and the demo reports a monthly budget that the
-month's pace exceeds. Amounts are a pure function of (API, day, today), so every run shows
-the same figures for the same dates.
+month's pace exceeds. A day's amounts depend on the day alone (and, for the new, stopped,
+spiking and late APIs, on the week ``today`` falls in), so every run shows the same figures
+for the same dates and a re-run later in the week differs only by the late data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -106,7 +108,7 @@ class DemoSource:
             api_id == STOPPED_API and day >= last_monday
         ):
             return Decimal(0)
-        base = APIS[api_id][1] * WEEKDAY_FACTOR[day.weekday()] * _trend((self.today - day).days)
+        base = APIS[api_id][1] * WEEKDAY_FACTOR[day.weekday()] * _season(day)
         if api_id == SPIKE_API and day == last_monday + timedelta(days=2):
             base *= 6.5
         value = base * (0.8 + 0.4 * _noise(api_id, day))
@@ -115,9 +117,9 @@ class DemoSource:
         return Decimal(f"{value:.3f}")
 
 
-def _trend(age: int) -> float:
-    """Usage grows slowly: a day 90 days ago is about 25% below today's."""
-    return 1.0 - age / 360
+def _season(day: date) -> float:
+    """A slow yearly wave of ±10%: a function of the day alone, so a re-run agrees with a run."""
+    return 1.0 + 0.1 * math.sin(2 * math.pi * day.toordinal() / 365.25)
 
 
 def _noise(api_id: str, day: date) -> float:
