@@ -6,6 +6,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reportbot.core.forecast import forecast_month
 from reportbot.core.periods import month_period
@@ -156,3 +158,22 @@ def test_a_month_that_is_over_says_what_it_spent_against_the_budget() -> None:
         "August: 2,380.00 credits, 119% of the 2,000.00 budget; the budget was used up on "
         "Tue Aug 27."
     )
+
+
+@given(
+    c=st.decimals(min_value=0, max_value=10**6, places=3),
+    year=st.integers(min_value=2020, max_value=2030),
+    month=st.integers(min_value=1, max_value=12),
+    elapsed=st.integers(min_value=0, max_value=31),
+    history_days=st.integers(min_value=0, max_value=90),
+)
+def test_any_constant_spend_projects_c_times_the_days_whatever_the_history(
+    c: Decimal, year: int, month: int, elapsed: int, history_days: int
+) -> None:
+    chosen = month_period(year, month)
+    as_of = min(chosen.start + timedelta(days=elapsed), chosen.end + timedelta(days=1))
+    since = min(chosen.start, as_of) - timedelta(days=history_days)
+    data = series(since, as_of - timedelta(days=1), c) if as_of > since else {}
+    found = forecast_month(chosen, data, as_of=as_of, since=since)
+    expected = c * chosen.length if data else D(0)
+    assert found.projected == expected

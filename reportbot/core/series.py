@@ -23,18 +23,6 @@ def daily_totals(rows: Iterable[UsageRow], start: date, end: date) -> dict[date,
     return totals
 
 
-def daily_by_api(
-    rows: Iterable[UsageRow], start: date, end: date
-) -> dict[str, dict[date, Decimal]]:
-    """Credits per API per local day ``start..end``; only the days an API has rows."""
-    sums: dict[str, dict[date, Decimal]] = {}
-    for day, api_id, amount in rows:
-        if start <= day <= end:
-            by_day = sums.setdefault(api_id, {})
-            by_day[day] = by_day.get(day, ZERO) + amount
-    return sums
-
-
 def median(values: Sequence[Decimal]) -> Decimal:
     """The middle value; for an even count, the mean of the two middle ones (exact)."""
     if not values:
@@ -56,7 +44,3 @@ def same_weekday_before(day: date, weeks: int, since: date) -> list[date]:
     """``day - 7``, ``day - 14``, … (at most ``weeks`` of them), none before ``since``."""
     earlier = (day - timedelta(days=7 * n) for n in range(1, weeks + 1))
     return [d for d in earlier if d >= since]
-
-
-def value_on(series: Daily, day: date) -> Decimal:
-    return series.get(day, ZERO)

@@ -66,7 +66,7 @@ SPIKE_API = "e5b0c8d3-kling-videos"
 LATE_API = "e5b0c8d3-kling-videos"
 LATE_DAYS = 3  # a day of LATE_API is complete once this many days have passed after it
 LATE_SHOWN = 0.1  # the share of it shown before then
-DEMO_BALANCE = Decimal("11250.00")  # credits left: about 8.5 days at the demo's pace
+DEMO_BALANCE = Decimal("11250.00")  # credits left: about 9 days at the demo's pace
 DEMO_MONTHLY_BUDGET = Decimal(32000)  # the demo's months run about 36,000
 DEMO_RUNWAY_DAYS = 14
 
