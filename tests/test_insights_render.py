@@ -165,3 +165,32 @@ def test_the_demo_account_gains_late_data_for_the_week_it_just_sent() -> None:
     }
     gained = sum(r.amount for r in later) - sum(r.amount for r in sent)
     assert gained / sum(r.amount for r in sent) > Decimal("0.005")  # above the default threshold
+
+
+def many_spikes() -> Report:
+    """Ten APIs at 10 a day and one at 1,000; in week 33 API n spends 10 × (n + 2) on one day."""
+    period = parse_period("2024-W33", DEMO_TODAY)
+    since = history_range(period)
+    days = [since + timedelta(days=i) for i in range((period.end - since).days + 1)]
+    rows = [UsageRow(d, f"api-{n}", Decimal(10)) for d in days for n in range(10)]
+    rows += [UsageRow(d, "base", Decimal(1000)) for d in days]
+    spiking = [(period.start + timedelta(days=n % 7), f"api-{n}", 10 * (n + 2)) for n in range(10)]
+    rows = [r for r in rows if (r.day, r.api_id) not in {(d, a) for d, a, _ in spiking}]
+    rows += [UsageRow(d, a, Decimal(v)) for d, a, v in spiking]
+    usage = Usage(tuple(rows), {f"api-{n}": f"API {n}" for n in range(10)})
+    return with_insights(compute_report("r", period, usage), usage, DEMO_TODAY)
+
+
+def test_a_report_lists_the_eight_largest_anomalies_in_day_order() -> None:
+    report = many_spikes()
+    assert report.insights is not None
+    shown = report.insights.top_anomalies()
+    # API n departs by 10 × (n + 1) from its usual 10 (threshold 3.5 × max(0, 1.5) = 5.25):
+    # all ten are anomalies, API 0 and API 1 the smallest. The totals stay within their
+    # threshold: at most +30 + 100 on a usual 1,100 (3.5 × 15% × 1,100 = 577.5)
+    assert {a.name for a in shown} == {f"API {n}" for n in range(2, 10)}
+    assert [a.day for a in shown] == sorted(a.day for a in shown)
+    text = render_text(report)
+    assert "  and 2 smaller\n" in text
+    assert "…and 2 smaller" in json.dumps(slack_messages(report), ensure_ascii=False)
+    assert "and 2 smaller" in render_email(report, chart=False).html

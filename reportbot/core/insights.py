@@ -28,6 +28,7 @@ from reportbot.core.usage import Usage
 
 EXACT_DIGITS = 80
 BURN_DAYS = 7
+SHOWN_ANOMALIES = 8  # a report lists at most this many, the largest
 UNAVAILABLE: Literal["unavailable"] = "unavailable"
 BalanceReading = Decimal | Literal["unavailable"] | None  # None: not asked for
 
@@ -80,9 +81,14 @@ class Runway:
 @dataclass(frozen=True, slots=True)
 class Insights:
     change: Change
-    anomalies: tuple[Anomaly, ...]
+    anomalies: tuple[Anomaly, ...]  # by day, the total first
     pacing: Pacing | None
     runway: Runway | None  # None when no balance was asked for
+
+    def top_anomalies(self, limit: int = SHOWN_ANOMALIES) -> tuple[Anomaly, ...]:
+        """The ``limit`` largest departures in credits, back in day order."""
+        largest = sorted(self.anomalies, key=lambda a: -abs(a.departure))[:limit]
+        return tuple(a for a in self.anomalies if a in largest)
 
 
 def history_range(period: Period, weeks: int = 8) -> date:
