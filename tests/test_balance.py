@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
@@ -11,7 +12,13 @@ import pytest
 
 from reportbot.core.insights import UNAVAILABLE
 from reportbot.errors import FetchError
-from reportbot.sources.balance import BalanceClient, applications_url, parse_page, read_balance
+from reportbot.sources.balance import (
+    BalanceClient,
+    SharedBalance,
+    applications_url,
+    parse_page,
+    read_balance,
+)
 from tests.fakes.balance_api import BalanceApiServer
 
 TOKEN = "platform-v1-secret-token"
@@ -149,3 +156,22 @@ def test_a_body_of_the_wrong_shape_is_a_clear_error(body: bytes, problem: str) -
 )
 def test_the_applications_url_sits_under_the_base_url(base: str, expected: str) -> None:
     assert str(applications_url(base)) == expected
+
+
+def test_a_shared_balance_is_read_once_for_every_report_of_a_run(api: BalanceApiServer) -> None:
+    api.applications = [{"remaining_amount": "42"}]
+    shared = SharedBalance(client(api))
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        readings = list(pool.map(lambda _: shared.read(), range(16)))
+    assert readings == [Decimal(42)] * 16
+    assert len(api.requests) == 1
+
+
+def test_a_shared_failure_is_logged_once(
+    api: BalanceApiServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    api.fail_next(403)
+    shared = SharedBalance(client(api))
+    assert [shared.read(), shared.read()] == [UNAVAILABLE, UNAVAILABLE]
+    assert len(api.requests) == 1
+    assert caplog.text.count("balance unavailable") == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any, Protocol
 
@@ -46,6 +47,23 @@ def read_balance(source: BalanceSource | None) -> BalanceReading:
     except ReportbotError as exc:
         log.warning("balance unavailable: %s", exc)
         return UNAVAILABLE
+
+
+class SharedBalance:
+    """One reading per run, shared by every report of the account: ``run --all`` and its
+    threads ask the applications list once, and a failure is logged once."""
+
+    def __init__(self, source: BalanceSource | None) -> None:
+        self._source = source
+        self._lock = threading.Lock()
+        self._reading: BalanceReading = None
+        self._read = False
+
+    def read(self) -> BalanceReading:
+        with self._lock:
+            if not self._read:
+                self._reading, self._read = read_balance(self._source), True
+            return self._reading
 
 
 def applications_url(base_url: str) -> httpx.URL:
