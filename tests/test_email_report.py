@@ -108,7 +108,7 @@ def test_the_month_email_matches_its_golden_file(part: str) -> None:
 
 def test_the_subject_names_period_total_and_delta() -> None:
     assert render_email(month_report(), chart=False).subject == (
-        "API usage, August 2024: 36,408.29 credits (+9.4% vs July)"
+        "API usage, August 2024: 36,323.87 credits (-5.9% vs July)"
     )
 
 

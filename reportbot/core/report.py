@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal, localcontext
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from reportbot.core.periods import Period
 from reportbot.core.usage import Usage, UsageRow
+
+if TYPE_CHECKING:
+    from reportbot.core.insights import Insights
 
 ZERO = Decimal(0)
 OTHER_ID = "__other__"
@@ -68,6 +71,7 @@ class Report:
     previous_daily_totals: tuple[Decimal, ...]
     credit_price: Decimal | None = None
     currency: str = "USD"
+    insights: Insights | None = None  # set by reportbot.core.insights.with_insights
 
     @property
     def delta(self) -> Decimal:

@@ -38,6 +38,8 @@ def slack_messages(report: Report, override: Path | None = None) -> list[Message
         {"type": "header", "text": {"type": "plain_text", "text": header, "emoji": True}},
         _section(render("slack", "slack/summary.md.j2", override, **ctx).strip()),
     ]
+    if report.insights is not None:
+        blocks.append(_section(render("slack", "slack/insights.md.j2", override, **ctx).strip()))
     lines = [
         _line(report, "slack/line.md.j2", line, rank, override) for rank, line in _ranked(report)
     ]

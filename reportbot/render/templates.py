@@ -18,6 +18,7 @@ import jinja2
 
 from reportbot.core.report import Report
 from reportbot.errors import ConfigError
+from reportbot.render.insight_text import FILTERS as INSIGHT_FILTERS
 from reportbot.render.money import money
 
 Flavour = Literal["html", "slack", "text"]
@@ -106,6 +107,7 @@ def environment(flavour: Flavour, override: Path | None = None) -> jinja2.Enviro
         finalize=_escape_for_slack if flavour == "slack" else None,
     )
     env.filters.update(FILTERS)
+    env.filters.update(INSIGHT_FILTERS)
     return env
 
 

@@ -2,13 +2,18 @@
 
 A dozen APIs over the 90 days before ``today``, busier on weekdays, with one API that is
 new in the last complete week, one that stopped at its start, and one spike on its
-Wednesday. Amounts are a
-pure function of (API, day), so every run shows the same figures for the same dates.
+Wednesday. Kling Videos reports late: a day of it shows only a tenth of its usage until
+three full days have passed, so the latest sent period gains late data (a correction).
+The account has a balance (``balance()``) and the demo reports a monthly budget that the
+month's pace exceeds. A day's amounts depend on the day alone (and, for the new, stopped,
+spiking and late APIs, on the week ``today`` falls in), so every run shows the same figures
+for the same dates and a re-run later in the week differs only by the late data.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from datetime import date, timedelta
 from decimal import Decimal
@@ -58,6 +63,12 @@ APIS: dict[str, tuple[str, float]] = {
 NEW_API = "e1b6c4d9-nano-banana"
 STOPPED_API = "f2c7d5e0-pika-videos"
 SPIKE_API = "e5b0c8d3-kling-videos"
+LATE_API = "e5b0c8d3-kling-videos"
+LATE_DAYS = 3  # a day of LATE_API is complete once this many days have passed after it
+LATE_SHOWN = 0.1  # the share of it shown before then
+DEMO_BALANCE = Decimal("11250.00")  # credits left: about 9 days at the demo's pace
+DEMO_MONTHLY_BUDGET = Decimal(32000)  # the demo's months run about 36,000
+DEMO_RUNWAY_DAYS = 14
 
 
 class DemoSource:
@@ -87,22 +98,28 @@ class DemoSource:
         names = {a: name for a, (name, _) in APIS.items() if name}
         return Usage(tuple(rows), names, sum((r.amount for r in rows), Decimal(0)))
 
+    def balance(self) -> Decimal:
+        """Answers like ``BalanceClient.balance``: the credits left on the account."""
+        return DEMO_BALANCE
+
     def amount(self, api_id: str, day: date) -> Decimal:
         last_monday = self.today - timedelta(days=self.today.weekday() + 7)
         if (api_id == NEW_API and day < last_monday) or (
             api_id == STOPPED_API and day >= last_monday
         ):
             return Decimal(0)
-        base = APIS[api_id][1] * WEEKDAY_FACTOR[day.weekday()] * _trend((self.today - day).days)
+        base = APIS[api_id][1] * WEEKDAY_FACTOR[day.weekday()] * _season(day)
         if api_id == SPIKE_API and day == last_monday + timedelta(days=2):
             base *= 6.5
         value = base * (0.8 + 0.4 * _noise(api_id, day))
+        if api_id == LATE_API and (self.today - day).days <= LATE_DAYS:
+            value *= LATE_SHOWN
         return Decimal(f"{value:.3f}")
 
 
-def _trend(age: int) -> float:
-    """Usage grows slowly: a day 90 days ago is about 25% below today's."""
-    return 1.0 - age / 360
+def _season(day: date) -> float:
+    """A slow yearly wave of ±10%: a function of the day alone, so a re-run agrees with a run."""
+    return 1.0 + 0.1 * math.sin(2 * math.pi * day.toordinal() / 365.25)
 
 
 def _noise(api_id: str, day: date) -> float:

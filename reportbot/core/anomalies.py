@@ -1,0 +1,154 @@
+"""Days whose spend departs from the usual level of the same weekday: pure, exact.
+
+For a day ``d`` and one series (the account's total, or one API), the history is the spend
+on ``d - 7``, ``d - 14``, … ``d - 7·weeks`` (days without rows count as 0; days before the
+fetched history are not used). With at least ``min_weeks`` of them::
+
+    usual  = median(history)
+    spread = MAD(history) × 1.4826            (the MAD scaled to a standard deviation)
+    floor  = max(floor_share × usual, floor_credits)
+    anomalous when |spend − usual| > k × max(spread, floor)
+
+The floor keeps a flat series (MAD 0) from flagging noise. Per API a day counts only when the
+API spent something that day and its usual level is above 0 (new and stopped APIs are listed
+as such elsewhere). Only complete days (before ``today``) are checked.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, localcontext
+
+from reportbot.core.series import ZERO, Daily, mad, median
+from reportbot.core.series import same_weekday_before as history_days
+from reportbot.core.usage import UsageRow
+
+EXACT_DIGITS = 80
+MAD_TO_SIGMA = Decimal("1.4826")
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRule:
+    weeks: int = 8
+    k: Decimal = Decimal("3.5")
+    min_weeks: int = 3
+    floor_share: Decimal = Decimal("0.15")
+    floor_credits: Decimal = Decimal(1)
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    day: date
+    api_id: str | None  # None: the account's total
+    name: str  # the API's name; "" for the total
+    amount: Decimal
+    usual: Decimal  # median of the same weekday
+    spread: Decimal  # MAD × 1.4826
+    threshold: Decimal  # k × max(spread, floor): the departure that had to be exceeded
+    weeks: int  # how many same-weekday values the history had
+
+    @property
+    def ratio(self) -> Decimal | None:
+        """The spend as a multiple of the usual level; None when the usual level is 0."""
+        return None if self.usual == 0 else self.amount / self.usual
+
+    @property
+    def departure(self) -> Decimal:
+        return self.amount - self.usual
+
+    @property
+    def is_spike(self) -> bool:
+        return self.amount > self.usual
+
+
+def check_day(
+    series: Daily, day: date, *, since: date, rule: AnomalyRule
+) -> tuple[Decimal, Decimal, Decimal, int] | None:
+    """(usual, spread, threshold, weeks) when ``day`` departs from its weekday; else None."""
+    history = [series.get(d, ZERO) for d in history_days(day, rule.weeks, since)]
+    with localcontext(prec=EXACT_DIGITS):
+        return _departure(series.get(day, ZERO), history, rule)
+
+
+def _departure(
+    amount: Decimal, history: list[Decimal], rule: AnomalyRule
+) -> tuple[Decimal, Decimal, Decimal, int] | None:
+    if len(history) < rule.min_weeks:
+        return None
+    usual = median(history)
+    floor = max(rule.floor_share * usual, rule.floor_credits)
+    departure = abs(amount - usual)
+    if departure <= rule.k * floor:  # within the floor: no need for the spread
+        return None
+    spread = mad(history, usual) * MAD_TO_SIGMA
+    threshold = rule.k * max(spread, floor)
+    return (usual, spread, threshold, len(history)) if departure > threshold else None
+
+
+def find_anomalies(
+    rows: Iterable[UsageRow],
+    days: Sequence[date],
+    names: Mapping[str, str],
+    *,
+    since: date,
+    today: date,
+    rule: AnomalyRule | None = None,
+) -> tuple[Anomaly, ...]:
+    """Anomalous days among ``days`` (complete ones only), in total and per API.
+
+    ``rows`` must cover ``since`` up to the last of ``days``; ordered by day, the total first,
+    then the APIs by the size of their departure.
+    """
+    rule = rule or AnomalyRule()
+    checked = [d for d in days if since <= d < today]
+    if not checked:
+        return ()
+    span = (checked[-1] - since).days + 1
+    totals = [ZERO] * span
+    per_api: dict[str, list[Decimal]] = {}
+    index_of = {since + timedelta(days=i): i for i in range(span)}
+    for day, api_id, amount in rows:
+        index = index_of.get(day)
+        if index is not None:
+            totals[index] += amount
+            values = per_api.get(api_id)
+            if values is None:
+                values = per_api[api_id] = [ZERO] * span
+            values[index] += amount
+    found: list[Anomaly] = []
+    with localcontext(prec=EXACT_DIGITS):
+        found += _scan(totals, None, "", checked, since, rule, per_api=False)
+        for api_id, values in per_api.items():
+            found += _scan(values, api_id, names.get(api_id) or api_id, checked, since, rule)
+    found.sort(key=lambda a: (a.day, a.api_id is not None, -abs(a.departure), a.name))
+    return tuple(found)
+
+
+def _scan(
+    values: list[Decimal],
+    api_id: str | None,
+    name: str,
+    days: Sequence[date],
+    since: date,
+    rule: AnomalyRule,
+    *,
+    per_api: bool = True,
+) -> Iterable[Anomaly]:
+    """``values[i]`` is the spend of ``since + i`` days."""
+    for day in days:
+        index = (day - since).days
+        amount = values[index]
+        if per_api and amount <= 0:
+            continue
+        history = [values[j] for j in range(index - 7, index - 7 * rule.weeks - 1, -7) if j >= 0]
+        found = _departure(amount, history, rule)
+        if found is not None and not (per_api and found[0] <= 0):
+            usual, spread, threshold, weeks = found
+            yield Anomaly(day, api_id, name, amount, usual, spread, threshold, weeks)
+
+
+def spikes(anomalies: Iterable[Anomaly], factor: Decimal) -> tuple[Anomaly, ...]:
+    """The anomalies whose spend is at least ``factor`` × the usual level (for alerts)."""
+    return tuple(a for a in anomalies if (ratio := a.ratio) is not None and ratio >= factor)
