@@ -23,6 +23,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +32,8 @@ from reportbot.errors import ConfigError
 
 DEFAULT_CONFIG = "reportbot.toml"
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
+ALERT_SCHEDULE = "0 * * * *"  # alerts check hourly unless told otherwise
+_MENTION = re.compile(r"^(@here|@channel|@everyone|[UWS][A-Z0-9]{8,})$")
 _CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGDZ][A-Z0-9]{8,}|webhook)$")
 
 
@@ -123,6 +126,32 @@ class ReportConfig(BaseModel):
     attach: tuple[Literal["csv", "xlsx"], ...] = ("csv",)
     thread: bool = True
     skip_empty: bool = False
+    kind: Literal["report", "alert"] = "report"
+    monthly_budget: Decimal | None = Field(default=None, gt=0)
+    runway_days: int | None = Field(default=None, ge=1)
+    spike_factor: Decimal = Field(default=Decimal(3), gt=1)
+    correction_threshold: Decimal = Field(default=Decimal("0.005"), ge=0)
+    mention: tuple[str, ...] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _alerts_watch_days(cls, data: Any) -> Any:
+        """An alert looks at yesterday (and the month so far) unless told otherwise."""
+        if isinstance(data, dict) and data.get("kind") == "alert" and "period" not in data:
+            return {**data, "period": "day"}
+        return data
+
+    @field_validator("mention")
+    @classmethod
+    def _valid_mentions(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [m for m in value if not _MENTION.match(m)]
+        if bad:
+            shown = ", ".join(repr(m) for m in bad)
+            raise ValueError(
+                f"{shown}: mention '@here', '@channel', a user id (U0123ABCD) or a group id "
+                "(S0123ABCD)"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -169,7 +198,13 @@ class ReportConfig(BaseModel):
 
     @property
     def cron(self) -> Cron:
-        return parse_cron(self.schedule or DEFAULT_SCHEDULES[self.period])
+        return parse_cron(self.schedule_expression)
+
+    @property
+    def schedule_expression(self) -> str:
+        """The crontab it runs on: its own, else hourly for an alert, else its period's."""
+        default = ALERT_SCHEDULE if self.kind == "alert" else DEFAULT_SCHEDULES[self.period]
+        return self.schedule or default
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -261,6 +296,19 @@ def _problems(where: str, exc: ValidationError) -> list[str]:
         message = str(error["msg"]).removeprefix("Value error, ")
         lines.append(f"{where}: {field}: {message}")
     return lines
+
+
+def test_destination(value: str) -> str:
+    """The ledger-style destination of ``--to``: ``#name``/an id/``webhook``, or an address."""
+    value = value.strip()
+    if _CHANNEL.match(value):
+        return f"slack:{value}"
+    if _EMAIL.match(value):
+        return f"email:{value}"
+    raise ConfigError(
+        f"--to {value!r} is neither a Slack channel ('#name', an id like C0123456789, "
+        "'webhook') nor an email address"
+    )
 
 
 def missing_credentials(

@@ -87,8 +87,9 @@ def test_it_posts_the_week_over_week_digest_to_every_channel(world: World) -> No
     result = world.run("run", "weekly-digest", "--period", "2024-W33")
     assert result.returncode == 0, result.stderr
     assert_no_secret(result)
-    (request,) = world.api.requests
-    assert request.param("created_at_from") == "2024-08-04T22:00:00Z"  # W32 start, Berlin
+    (request,) = world.api.usage_requests
+    # the 8 weeks before W33 (for the anomalies), W32 and W33 in one request, Berlin days
+    assert request.param("created_at_from") == "2024-06-16T22:00:00Z"
     assert request.param("created_at_to") == "2024-08-18T21:59:59Z"
     assert request.param("timezone") == "Europe/Berlin"
     assert [p.channel for p in world.slack.posts] == ["C0123456789", "C0000000002"]
@@ -268,7 +269,7 @@ def test_a_busy_usage_api_is_retried_before_the_report_goes_out(world: World) ->
     world.api.fail_next(503, headers={"Retry-After": "0"}, times=2)
     result = world.run("run", "weekly-digest", "--period", "2024-W33")
     assert result.returncode == 0, result.stderr
-    assert len(world.api.requests) == 3
+    assert len(world.api.usage_requests) == 3
     assert len(world.slack.posts) == 2
 
 
@@ -277,7 +278,7 @@ def test_a_forbidden_account_suggests_user_id_me(world: World) -> None:
     result = world.run("run", "weekly-digest", "--period", "2024-W33")
     assert_one_line_error(result, 1)
     assert 'user_id = "me"' in result.stderr
-    assert len(world.api.requests) == 1
+    assert len(world.api.usage_requests) == 1
 
 
 def test_a_retry_after_a_half_posted_report_posts_only_the_rest(world: World) -> None:

@@ -48,7 +48,7 @@ def test_identical_usage_queries_are_fetched_once_per_run(
         tmp_path, env_for(tmp_path, api, slack), "run", "--all", "--period", "2024-W33"
     )
     assert result.returncode == 0, result.stderr
-    assert len(api.requests) == 2  # the five identical reports share one; "other" has its own
+    assert len(api.usage_requests) == 2  # the five identical reports share one; "other" has its own
     assert len(slack.posts) == 6
 
 

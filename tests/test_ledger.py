@@ -249,6 +249,7 @@ def test_the_schema_table_records_each_version_and_reopening_applies_nothing(url
         (1, "create_deliveries"),
         (2, "add_report_history_index"),
         (3, "add_permanent_flag"),
+        (4, "add_summary"),
     ]
     assert schema_rows(url) == recorded
     engine = create_ledger_engine(url)
@@ -262,7 +263,7 @@ def test_missing_migrations_are_applied_to_an_old_version_ledger(url: str) -> No
 
     Ledger(url).close()
 
-    assert [row[0] for row in schema_rows(url)] == [1, 2, 3]
+    assert [row[0] for row in schema_rows(url)] == [1, 2, 3, 4]
     indexes = {index["name"] for index in sa.inspect(engine).get_indexes("deliveries")}
     assert "ix_deliveries_report_updated" in indexes
     columns = {column["name"] for column in sa.inspect(engine).get_columns("deliveries")}

@@ -19,7 +19,7 @@ import click
 from reportbot.cli.group import GlobalOptionsGroup, complete_report_names
 
 if TYPE_CHECKING:
-    from reportbot.config import Config
+    from reportbot.config import Config, ReportConfig
     from reportbot.delivery.runner import RunResult
 
 PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
@@ -78,6 +78,12 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: bool, log_format:
 @click.option("--force", is_flag=True, help="Send again where already sent.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), help=OUT_HELP)
 @click.option(
+    "--to",
+    "to",
+    metavar="DEST",
+    help="Test send: only to this channel or address, labelled a test; the ledger is untouched.",
+)
+@click.option(
     "--concurrency",
     type=click.IntRange(1, 64),
     help="Reports built and sent at once (default: $REPORTBOT_CONCURRENCY, else 8).",
@@ -91,6 +97,7 @@ def run(
     dry_run: bool,
     force: bool,
     out: Path | None,
+    to: str | None,
     concurrency: int | None,
 ) -> None:
     """Build reports now and deliver them, or show them with --dry-run.
@@ -115,8 +122,14 @@ def run(
             click.echo(line)
         raise ConfigError("name one or more reports, or pass --all")
     reports = config.select(names, all_reports=all_reports)
+    if to is not None:
+        reports = [_test_copy(report, to) for report in reports]
     if problems := missing_credentials(config, reports, fetch_only=dry_run):
         raise ConfigError(*problems)
+    if to is not None and not dry_run:
+        with open_runner(config, with_ledger=False) as runner:
+            _finish(config, [runner.test_send(r, period=period) for r in reports], out=None)
+        return
     from reportbot.cli.output import LiveResults
 
     live = LiveResults(config, len(reports), out=out)
@@ -299,6 +312,15 @@ def _finish(
     for result in results:
         print_result(config, result, out=out, show_slack=show_slack)
     _exit(results)
+
+
+def _test_copy(report: ReportConfig, to: str) -> ReportConfig:
+    """The report with ``--to`` as its only destination."""
+    from reportbot.config import test_destination
+
+    kind, _, address = test_destination(to).partition(":")
+    slack, email = ((address,), ()) if kind == "slack" else ((), (address,))
+    return report.model_copy(update={"slack": slack, "email": email})
 
 
 def _exit(results: list[RunResult]) -> None:

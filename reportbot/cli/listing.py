@@ -11,9 +11,9 @@ import click
 
 from reportbot.cli.words import plural
 from reportbot.config import Config, ReportConfig
-from reportbot.core.cron import DEFAULT_SCHEDULES, describe
+from reportbot.core.cron import describe
 from reportbot.delivery.runner import resolve_period
-from reportbot.ledger.rows import Delivery
+from reportbot.ledger.rows import SKIPPED, Delivery
 from reportbot.ledger.schema import sqlite_path
 from reportbot.ledger.store import Ledger
 from reportbot.service.triggers import is_due, local_time, next_run
@@ -51,7 +51,7 @@ def report_facts(report: ReportConfig, ledger: Ledger | None, now: datetime) -> 
     owed = "" if is_due(report, latest, now) else " (not due yet)"
     status = ledger.status(report.name, latest.key) if ledger else {}
     last = ledger.last_delivery(report.name) if ledger else None
-    expression = report.schedule or DEFAULT_SCHEDULES[report.period]
+    expression = report.schedule_expression
     return {
         "schedule": f"{describe(report.cron)} ({report.timezone}); crontab {expression}",
         "next run": local_time(fire, report.zone) if fire else "never",
@@ -84,10 +84,10 @@ def history_lines(rows: Sequence[Delivery]) -> list[str]:
             r.report,
             r.period,
             r.destination,
-            r.status,
+            _status(r),
             str(r.attempts),
             f"{r.updated_at:%Y-%m-%d %H:%M}",
-            _one_line(r.last_error or "", ERROR_WIDTH),
+            _one_line(_note(r), ERROR_WIDTH),
         )
         for r in rows
     ]
@@ -96,6 +96,17 @@ def history_lines(rows: Sequence[Delivery]) -> list[str]:
         "  ".join(_cell(i, c, w) for i, (c, w) in enumerate(zip(row, widths, strict=True))).rstrip()
         for row in table
     ]
+
+
+def _status(row: Delivery) -> str:
+    """``skipped`` for a period done without sending (skip_empty), else the row's status."""
+    return "skipped" if (row.receipt or "").startswith(SKIPPED) else row.status
+
+
+def _note(row: Delivery) -> str:
+    if (row.receipt or "").startswith(SKIPPED):
+        return (row.receipt or "").removeprefix(SKIPPED).strip()
+    return row.last_error or ""
 
 
 def _cell(index: int, text: str, width: int) -> str:

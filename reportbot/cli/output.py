@@ -34,6 +34,8 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
             written = write_outputs(rendered, out)
             click.echo(f"wrote {', '.join(str(p) for p in written)}", err=True)
     period = result.period.key if result.period else "?"
+    if result.note:
+        click.echo(f"· {result.report} {period}: {result.note}")
     for outcome in result.outcomes:
         line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
         line += outcome.status + (f" ({outcome.detail})" if outcome.detail else "")

@@ -68,26 +68,39 @@ class DeliveryLoop:
         self.sleep = sleep
 
     def deliver(
-        self, report: ReportConfig, rendered: RenderedReport, destination: str, *, force: bool
+        self,
+        report: ReportConfig,
+        rendered: RenderedReport,
+        destination: str,
+        *,
+        force: bool,
+        key: str | None = None,
+        reply_to: str | None = None,
+        summary: str | None = None,
     ) -> Outcome:
+        """Claim, send and record one destination of ``rendered``.
+
+        ``key`` replaces the period's key in the ledger (corrections, alerts); ``reply_to``
+        posts into that Slack thread; ``summary`` is kept as what the delivery said.
+        """
         period = rendered.report.period
-        what = f"{report.name} {period.key} {destination}"
+        key = key or period.key
+        what = f"{report.name} {key} {destination}"
         try:
             claim = self.ledger.claim(
-                report.name, period.key, period.start, period.end, destination, force=force
+                report.name, key, period.start, period.end, destination, force=force
             )
         except LedgerError as exc:
             log.error("%s: not sent: %s", what, exc)
             return Outcome(destination, "failed", f"not sent: {exc}")
         if claim is None:
-            return self._record(
-                report.name, period.key, 0, self._skipped(report.name, period.key, destination)
-            )
+            return self._record(report.name, key, 0, self._skipped(report.name, key, destination))
         attempt = Attempt(
-            Key(report.name, period.key, destination, f"force-{claim.attempt}" if force else ""),
+            Key(report.name, key, destination, f"force-{claim.attempt}" if force else ""),
             Progress.parse(claim.previous_receipt, verify=not force),
-            chart=report.chart,
+            chart=report.chart and key == period.key,
             thread=report.thread,
+            reply_to=reply_to,
         )
         try:
             with self.ledger.keep_alive(claim):
@@ -96,8 +109,8 @@ class DeliveryLoop:
         except Exception as exc:  # classified in _failed: nothing is swallowed
             outcome = self._failed(what, claim, attempt.progress, exc)
         else:
-            outcome = self._sent(what, claim, receipt)
-        return self._record(report.name, period.key, claim.attempt, outcome)
+            outcome = self._sent(what, claim, receipt, summary)
+        return self._record(report.name, key, claim.attempt, outcome)
 
     def _record(self, report: str, period: str, attempt: int, outcome: Outcome) -> Outcome:
         """One log record per outcome, with its fields (``--log-format json`` shows them)."""
@@ -114,12 +127,12 @@ class DeliveryLoop:
         )
         return outcome
 
-    def _sent(self, what: str, claim: Claim, receipt: Receipt) -> Outcome:
+    def _sent(self, what: str, claim: Claim, receipt: Receipt, summary: str | None) -> Outcome:
         shown = str(receipt) if receipt.id else "accepted"
         if receipt.found:
             shown += f"; {receipt.found} of {receipt.parts} found already delivered"
         try:
-            self._write(lambda: self.ledger.mark_sent(claim, str(receipt) or None))
+            self._write(lambda: self.ledger.mark_sent(claim, str(receipt) or None, summary=summary))
         except LedgerError as exc:
             detail = (
                 f"delivered ({shown}) but not recorded: {exc}; the next run finds it "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
@@ -17,21 +18,29 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING, Protocol
 
 from reportbot.config import Config, ReportConfig
+from reportbot.core.alerts import fired_rules
+from reportbot.core.corrections import said_of
+from reportbot.core.insights import history_range, with_insights
 from reportbot.core.periods import Period, parse_period
 from reportbot.core.report import Report, compute_report
 from reportbot.core.usage import Usage
-from reportbot.delivery.loop import DeliveryLoop, Outcome
+from reportbot.delivery.followups import in_correction_window, send_alerts, send_corrections
+from reportbot.delivery.loop import DeliveryLoop, Outcome, classify
+from reportbot.destinations.base import Attempt, Key
 from reportbot.destinations.factory import Destinations
 from reportbot.destinations.pacing import ChannelPacer
 from reportbot.errors import ReportbotError
+from reportbot.ledger.rows import SKIPPED
 from reportbot.render.rendered import RenderedReport
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from reportbot.ledger.store import Ledger
+    from reportbot.sources.balance import SharedBalance
 
 log = logging.getLogger(__name__)
+
 
 class UsageSource(Protocol):
     def fetch(
@@ -53,6 +62,7 @@ class RunResult:
     outcomes: list[Outcome] = field(default_factory=list)
     error: ReportbotError | None = None
     rendered: RenderedReport | None = None
+    note: str = ""  # said when there are no outcomes (an alert check where nothing fired)
 
     @property
     def built(self) -> Report | None:
@@ -109,9 +119,11 @@ class Runner:
         source_for: Callable[[ReportConfig], UsageSource],
         ledger: Ledger | None,
         now: Callable[[], datetime],
+        balance_for: Callable[[ReportConfig], SharedBalance] | None = None,
     ) -> None:
         self.config = config
         self.source_for = source_for
+        self.balance_for = balance_for
         self.ledger = ledger
         self.now = now
         self.pacer = ChannelPacer()  # one per run, shared by all its threads
@@ -157,29 +169,120 @@ class Runner:
         result = RunResult(report.name)
         try:
             result.period = resolve_period(report, period, self.now())
-            if not dry_run and not force and self._all_sent(report, result.period):
-                result.outcomes = [
-                    Outcome(d, "skipped", "already sent") for d in report.destinations
-                ]
-                return result
-            built = self.build(report, result.period)
-            templates = self.config.settings.templates
-            result.rendered = RenderedReport(built, templates, attach=report.attach)
-            if dry_run:
-                result.outcomes = [Outcome(d, "dry-run") for d in report.destinations]
-            else:
-                result.outcomes = self._deliver_all(report, result.rendered, force=force)
+            result.outcomes = self._run(report, result, dry_run=dry_run, force=force)
         except ReportbotError as exc:
             result.error = exc
         return result
+
+    def _run(
+        self, report: ReportConfig, result: RunResult, *, dry_run: bool, force: bool
+    ) -> list[Outcome]:
+        period = result.period
+        assert period is not None
+        today = self.now().astimezone(report.zone).date()
+        sent = not dry_run and not force and report.kind == "report"
+        sent = sent and self._all_sent(report, period)
+        if sent and not in_correction_window(period.end, today):
+            return [Outcome(d, "skipped", "already sent") for d in report.destinations]
+        result.rendered = self._render(report, period)
+        built = result.rendered.report
+        if report.kind == "alert":
+            return self._alerts(report, built, dry_run=dry_run, result=result)
+        if sent:
+            return self._with_loop(lambda loop: send_corrections(loop, report, built))
+        if report.skip_empty and built.total == 0 and built.previous_total == 0:
+            return self._skip_empty(report, result.rendered, dry_run=dry_run)
+        if dry_run:
+            return [Outcome(d, "dry-run") for d in report.destinations]
+        return self._deliver_all(report, result.rendered, force=force)
+
+    def test_send(self, report: ReportConfig, *, period: str | None = None) -> RunResult:
+        """Send ``report`` to its destinations (``--to``: one) labelled a test; no ledger."""
+        result = RunResult(report.name)
+        try:
+            result.period = resolve_period(report, period, self.now())
+            result.rendered = self._render(report, result.period, test=True)
+            result.outcomes = [
+                self._send_test(report, result.rendered, d) for d in report.destinations
+            ]
+        except ReportbotError as exc:
+            result.error = exc
+        return result
+
+    def _render(
+        self, report: ReportConfig, period: Period, *, test: bool = False
+    ) -> RenderedReport:
+        built = self.build(report, period)
+        templates = self.config.settings.templates
+        return RenderedReport(built, templates, attach=report.attach, test=test)
+
+    def _send_test(
+        self, report: ReportConfig, rendered: RenderedReport, destination: str
+    ) -> Outcome:
+        destinations = Destinations.from_settings(self.config.settings, self.pacer)
+        key = Key(report.name, rendered.report.period.key, destination, f"test-{uuid.uuid4().hex}")
+        attempt = Attempt(key, chart=report.chart, thread=report.thread)
+        try:
+            target, address = destinations.route(destination)
+            receipt = target.send(rendered, address, attempt)
+        except Exception as exc:  # classified like any delivery; nothing recorded
+            failure = classify(exc)
+            return Outcome(destination, "failed", f"test send: {failure}", failure.permanent)
+        finally:
+            destinations.close()
+        return Outcome(destination, "sent", f"test send, not recorded: {receipt}")
+
+    def _alerts(
+        self, report: ReportConfig, built: Report, *, dry_run: bool, result: RunResult
+    ) -> list[Outcome]:
+        if dry_run:
+            assert built.insights is not None
+            fired = fired_rules(built.insights, report.spike_factor)
+            result.note = "rules firing: " + (", ".join(f.key for f in fired) or "none")
+            return [Outcome(d, "dry-run") for d in report.destinations] if fired else []
+        outcomes = self._with_loop(lambda loop: send_alerts(loop, report, built))
+        if not outcomes:
+            result.note = "quiet: no rule fired"
+        return outcomes
+
+    def _skip_empty(
+        self, report: ReportConfig, rendered: RenderedReport, *, dry_run: bool
+    ) -> list[Outcome]:
+        """``skip_empty``: nothing to send; the ledger records why (not on a dry run)."""
+        why = "no usage in either period (skip_empty)"
+        if dry_run or self.ledger is None:
+            return [Outcome(d, "skipped", why) for d in report.destinations]
+        period = rendered.report.period
+        outcomes = []
+        for destination in report.destinations:
+            claim = self.ledger.claim(
+                report.name, period.key, period.start, period.end, destination
+            )
+            if claim is not None:
+                self.ledger.mark_sent(claim, f"{SKIPPED} {why}")
+            outcomes.append(Outcome(destination, "skipped", why))
+        return outcomes
+
+    def _with_loop(self, work: Callable[[DeliveryLoop], list[Outcome]]) -> list[Outcome]:
+        assert self.ledger is not None
+        destinations = Destinations.from_settings(self.config.settings, self.pacer)
+        try:
+            return work(DeliveryLoop(self.ledger, destinations))
+        finally:
+            destinations.close()
 
     def build(self, report: ReportConfig, period: Period) -> Report:
         with paused_gc():
             return self._build(report, period)
 
     def _build(self, report: ReportConfig, period: Period) -> Report:
-        usage = self._usage(report, period.previous().start, period.end)
-        return compute_report(
+        """The period's numbers, and the insights that need the trailing weeks too.
+
+        One request covers the history, the previous period and the period; the report's
+        own figures only ever see previous.start..period.end (compute_report keeps those).
+        """
+        usage = self._usage(report, history_range(period), period.end)
+        built = compute_report(
             report.name,
             period,
             usage,
@@ -187,6 +290,15 @@ class Runner:
             top=report.top,
             credit_price=report.credit_price,
             currency=report.currency,
+        )
+        balance = self.balance_for(report).read() if self.balance_for else None
+        return with_insights(
+            built,
+            usage,
+            self.now().astimezone(report.zone).date(),
+            budget=report.monthly_budget,
+            balance=balance,
+            runway_days=report.runway_days,
         )
 
     def _usage(self, report: ReportConfig, start: date, end: date) -> Usage:
@@ -213,10 +325,10 @@ class Runner:
     def _deliver_all(
         self, report: ReportConfig, rendered: RenderedReport, *, force: bool
     ) -> list[Outcome]:
-        assert self.ledger is not None
-        destinations = Destinations.from_settings(self.config.settings, self.pacer)
-        try:
-            loop = DeliveryLoop(self.ledger, destinations)
-            return [loop.deliver(report, rendered, d, force=force) for d in report.destinations]
-        finally:
-            destinations.close()
+        said = said_of(rendered.report).to_json()
+        return self._with_loop(
+            lambda loop: [
+                loop.deliver(report, rendered, d, force=force, summary=said)
+                for d in report.destinations
+            ]
+        )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
@@ -15,6 +16,8 @@ from reportbot.sources.demo import DEMO_TOML, DemoSource
 if TYPE_CHECKING:
     import httpx
 
+    from reportbot.sources.balance import BalanceSource, SharedBalance
+
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
@@ -25,24 +28,68 @@ def demo_config(settings: Settings | None = None) -> Config:
     return Config(settings or Settings(), reports, None)
 
 
+class _Http:
+    """One HTTP client for every call to the platform in a run, opened on first use."""
+
+    def __init__(self, stack: ExitStack) -> None:
+        self._stack = stack
+        self._client: httpx.Client | None = None
+
+    def client(self) -> httpx.Client:
+        if self._client is None:
+            from reportbot.sources.acedata import make_http_client
+
+            self._client = self._stack.enter_context(make_http_client())
+        return self._client
+
+
+def _token(config: Config) -> str:
+    token = config.settings.acedata_token
+    assert token is not None  # checked by missing_credentials before any run
+    return token.get_secret_value()
+
+
 def source_factory(
-    config: Config, stack: ExitStack, now: Callable[[], datetime] = utc_now
+    config: Config,
+    stack: ExitStack,
+    now: Callable[[], datetime] = utc_now,
+    http: _Http | None = None,
 ) -> Callable[[ReportConfig], UsageSource]:
     """Demo reports read the demo account; the others share one HTTP client, opened lazily."""
-    clients: list[httpx.Client] = []
+    shared = http or _Http(stack)
 
     def source_for(report: ReportConfig) -> UsageSource:
         if report.source == "demo":
             return DemoSource(now().astimezone(report.zone).date())
-        from reportbot.sources.acedata import UsageClient, make_http_client
+        from reportbot.sources.acedata import UsageClient
 
-        if not clients:
-            clients.append(stack.enter_context(make_http_client()))
-        token = config.settings.acedata_token
-        assert token is not None  # checked by missing_credentials before any run
-        return UsageClient(clients[0], config.settings.acedata_base_url, token.get_secret_value())
+        return UsageClient(shared.client(), config.settings.acedata_base_url, _token(config))
 
     return source_for
+
+
+def balance_factory(
+    config: Config, http: _Http, now: Callable[[], datetime] = utc_now
+) -> Callable[[ReportConfig], SharedBalance]:
+    """The account balance, read at most once per run for each (source, user_id)."""
+    from reportbot.sources.balance import BalanceClient, SharedBalance
+
+    balances: dict[tuple[str, str | None], SharedBalance] = {}
+    lock = threading.Lock()
+
+    def balance_for(report: ReportConfig) -> SharedBalance:
+        key = (report.source, report.user_id)
+        with lock:
+            if key not in balances:
+                if report.source == "demo":
+                    source: BalanceSource = DemoSource(now().astimezone(report.zone).date())
+                else:
+                    base, token = config.settings.acedata_base_url, _token(config)
+                    source = BalanceClient(http.client(), base, token, user_id=report.user_id)
+                balances[key] = SharedBalance(source)
+            return balances[key]
+
+    return balance_for
 
 
 @contextmanager
@@ -58,4 +105,11 @@ def open_runner(
             ledger = stack.enter_context(
                 Ledger(config.settings.database_url, stale_after=stale_after)
             )
-        yield Runner(config, source_for=source_factory(config, stack, now), ledger=ledger, now=now)
+        http = _Http(stack)
+        yield Runner(
+            config,
+            source_for=source_factory(config, stack, now, http),
+            balance_for=balance_factory(config, http, now),
+            ledger=ledger,
+            now=now,
+        )

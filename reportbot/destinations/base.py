@@ -93,6 +93,7 @@ class Attempt:
     progress: Progress = Progress()
     chart: bool = False  # also upload the chart (Slack channels)
     thread: bool = True  # Slack: the rest of a report, and its chart, in the first's thread
+    reply_to: str | None = None  # Slack: post it all in this thread (a correction)
 
 
 class Destination(Protocol):

@@ -85,10 +85,11 @@ class SlackWebApi:
                 problem = f"Slack message for {address} not sent: {exc}"
                 raise DeliveryError(problem, permanent=True) from exc
         since = rendered.report.period.start
-        found = self._find(address, attempt.key, since) if attempt.progress.verify else {}
+        verify = attempt.progress.verify
+        found = self._find(address, attempt.key, since, attempt.reply_to) if verify else {}
         posted, first = attempt.progress.posted, attempt.progress.first or found.get(1)
         for number in range(posted + 1, len(messages) + 1):
-            thread = first if attempt.thread and number > 1 else None
+            thread = attempt.reply_to or (first if attempt.thread and number > 1 else None)
             try:
                 ts = found.get(number) or self._post(
                     address, messages[number - 1], attempt.key, number, since, thread
@@ -100,7 +101,9 @@ class SlackWebApi:
             first = first or ts
         note = ""
         if attempt.chart and not found:
-            note = self._chart(rendered, address, first if attempt.thread else None)
+            note = self._chart(
+                rendered, address, attempt.reply_to or (first if attempt.thread else None)
+            )
         return Receipt(first or "", len(messages), note, found=len(found))
 
     def auth_test(self) -> str:
@@ -146,7 +149,7 @@ class SlackWebApi:
             except DeliveryError as exc:
                 if not exc.ambiguous:
                     raise
-                ts = self._look_again(channel, key, number, since, exc)
+                ts = self._look_again(channel, key, number, since, exc, thread)
                 if ts:
                     return ts
                 if isinstance(exc, StillInFlight):
@@ -160,22 +163,32 @@ class SlackWebApi:
             if response.get("channel"):
                 self._channel_ids.setdefault(channel, str(response["channel"]))
             ts = str(response.get("ts") or "")
-            return ts or self._look_again(channel, key, number, since, None) or "accepted, no ts"
+            return (
+                ts
+                or self._look_again(channel, key, number, since, None, thread)
+                or "accepted, no ts"
+            )
         raise AssertionError("unreachable")
 
     def _look_again(
-        self, channel: str, key: Key, number: int, since: date, failure: DeliveryError | None
+        self,
+        channel: str,
+        key: Key,
+        number: int,
+        since: date,
+        failure: DeliveryError | None,
+        parent: str | None,
     ) -> str | None:
         """The ts of part ``number`` if it is in the channel; an ambiguous failure if unknowable."""
         self._seen.clear()  # what we saw before this post is out of date now
-        found = self._find(channel, key, since)
+        found = self._find(channel, key, since, parent)
         if not self._readback and failure is not None:
             raise failure  # cannot tell whether it arrived: do not post it twice
         return found.get(number)
 
     # -- looking back --
 
-    def _find(self, channel: str, key: Key, since: date) -> Found:
+    def _find(self, channel: str, key: Key, since: date, parent: str | None = None) -> Found:
         """The parts of ``key`` already in ``channel`` (empty when history cannot be read)."""
         if not self._readback:
             return {}
@@ -192,8 +205,11 @@ class SlackWebApi:
             ) from None
         wanted = (key.report, key.period, key.destination)
         found = {part: ts for (r, p, d, part), ts in seen.items() if (r, p, d) == wanted}
-        if 1 in found:  # the later parts are replies in its thread, or top-level (thread = false)
-            replies = self._replies(channel, found[1])
+        # The later parts are replies in the first one's thread (or top-level, thread = false);
+        # a correction is all in the thread of the report it corrects.
+        for thread in {found.get(1), parent} - {None}:
+            assert thread is not None
+            replies = self._replies(channel, thread)
             found |= {part: ts for (r, p, d, part), ts in replies.items() if (r, p, d) == wanted}
         return found
 

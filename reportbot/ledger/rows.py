@@ -11,6 +11,8 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.ledger.schema import deliveries
 
+SKIPPED = "skipped:"  # the receipt of a period done without sending (skip_empty)
+
 
 @dataclass(frozen=True, slots=True)
 class Claim:
@@ -48,6 +50,7 @@ class Delivery:
     created_at: datetime
     updated_at: datetime
     permanent: bool | None = None
+    summary: str | None = None  # what the delivery said (reportbot.core.corrections.Said)
 
 
 def delivery_row(row: sa.Row[Any]) -> Delivery:

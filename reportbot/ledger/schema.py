@@ -62,7 +62,8 @@ metadata = sa.MetaData()
 
 def _deliveries_table(meta: sa.MetaData, *, version: int) -> sa.Table:
     """The deliveries table as of a schema version (migrations create old shapes)."""
-    added = [sa.Column("permanent", sa.Boolean)] if version >= 3 else []
+    added: list[sa.Column[Any]] = [sa.Column("permanent", sa.Boolean)] if version >= 3 else []
+    added += [sa.Column("summary", sa.Text)] if version >= 4 else []
     return sa.Table(
         "deliveries",
         meta,
@@ -85,7 +86,7 @@ def _deliveries_table(meta: sa.MetaData, *, version: int) -> sa.Table:
     )
 
 
-deliveries = _deliveries_table(metadata, version=3)
+deliveries = _deliveries_table(metadata, version=4)
 
 schema_versions = sa.Table(
     "reportbot_schema",
@@ -118,10 +119,16 @@ def add_permanent_flag(conn: Connection) -> None:
     conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN permanent BOOLEAN"))
 
 
+def add_summary(conn: Connection) -> None:
+    """Version 4: what a delivery said (period total, per-API totals), for corrections."""
+    conn.execute(sa.text("ALTER TABLE deliveries ADD COLUMN summary TEXT"))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     create_deliveries,
     add_report_history_index,
     add_permanent_flag,
+    add_summary,
 )
 
 

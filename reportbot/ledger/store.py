@@ -125,9 +125,10 @@ class Ledger:
             f"changing under {_CLAIM_ROUNDS} attempts; try again"
         )
 
-    def mark_sent(self, claim: Claim, receipt: str | None) -> bool:
-        """Record the delivery as sent; False (and a warning) if the claim was taken over."""
+    def mark_sent(self, claim: Claim, receipt: str | None, *, summary: str | None = None) -> bool:
+        """Record the delivery as sent (and what it said); False if the claim was taken over."""
         changes = {"status": SENT, "receipt": receipt, "last_error": None, "permanent": None}
+        changes["summary"] = summary
         return self._finish(claim, changes)
 
     def renew(self, claim: Claim) -> bool:
@@ -194,6 +195,15 @@ class Ledger:
             deliveries.c.report == report, deliveries.c.status == SENT, newest_first=True, limit=1
         )
         return rows[0] if rows else None
+
+    def sent_like(self, report: str, period_prefix: str) -> list[Delivery]:
+        """The sent rows of a report whose period starts with ``period_prefix``, oldest first."""
+        rows = self._select(
+            deliveries.c.report == report,
+            deliveries.c.period.startswith(period_prefix, autoescape=True),
+            deliveries.c.status == SENT,
+        )
+        return sorted(rows, key=lambda row: (row.updated_at, row.id))
 
     def failed_for(self, report: str, period: str) -> list[Delivery]:
         """The failed destinations of one report and period, by destination."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,11 +26,17 @@ class RenderedReport:
     """
 
     def __init__(
-        self, report: Report, templates: Path | None = None, *, attach: tuple[str, ...] = ("csv",)
+        self,
+        report: Report,
+        templates: Path | None = None,
+        *,
+        attach: tuple[str, ...] = ("csv",),
+        test: bool = False,
     ) -> None:
         self.report = report
         self.templates = templates
         self.attach = attach
+        self.test = test  # a test send (--to): labelled so in Slack and in the subject
 
     @cached_property
     def stem(self) -> str:
@@ -46,7 +53,8 @@ class RenderedReport:
     def slack_messages(self) -> list[dict[str, Any]]:
         from reportbot.render.slack import slack_messages
 
-        return slack_messages(self.report, self.templates)
+        messages = slack_messages(self.report, self.templates)
+        return [_labelled(m) for m in messages] if self.test else messages
 
     @cached_property
     def chart(self) -> bytes:
@@ -58,7 +66,8 @@ class RenderedReport:
     def email(self) -> RenderedEmail:
         from reportbot.render.email import render_email
 
-        return render_email(self.report, self.templates, png=self.chart, attach=self.attach)
+        mail = render_email(self.report, self.templates, png=self.chart, attach=self.attach)
+        return replace(mail, subject=f"{TEST_LABEL} {mail.subject}") if self.test else mail
 
     def files(self) -> dict[str, str | bytes]:
         """Every output as a file a person can open, by file name."""
@@ -76,6 +85,20 @@ class RenderedReport:
         if mail.png is not None:
             files[f"{self.stem}.png"] = mail.png
         return files
+
+
+TEST_LABEL = "[test send]"
+
+
+def _labelled(message: dict[str, Any]) -> dict[str, Any]:
+    """A Slack message marked as a test, in its fallback text and its header."""
+    blocks = [
+        {**b, "text": {**b["text"], "text": f"{TEST_LABEL} {b['text']['text']}"[:150]}}
+        if b.get("type") == "header"
+        else b
+        for b in message.get("blocks") or []
+    ]
+    return {**message, "text": f"{TEST_LABEL} {message['text']}", "blocks": blocks}
 
 
 def viewable_html(mail: RenderedEmail) -> str:

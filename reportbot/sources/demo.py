@@ -32,6 +32,8 @@ top = 8
 slack = ["#api-usage"]
 credit_price = 0.095215
 currency = "USD"
+monthly_budget = 32000
+runway_days = 14
 source = "demo"
 
 [[reports]]
@@ -41,6 +43,8 @@ timezone = "Europe/Berlin"
 email = ["finance@example.com"]
 credit_price = 0.095215
 currency = "USD"
+monthly_budget = 32000
+runway_days = 14
 source = "demo"
 """
 

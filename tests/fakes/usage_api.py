@@ -125,6 +125,11 @@ class UsageApiServer:
         host, port = self._httpd.server_address[:2]
         return f"http://{host!s}:{port}"
 
+    @property
+    def usage_requests(self) -> list[RecordedRequest]:
+        """The requests of the aggregate endpoint (not those of the applications list)."""
+        return [r for r in self.requests if r.path.endswith("/aggregate/")]
+
     def serve_rows(
         self,
         rows: Iterable[Mapping[str, Any]],
