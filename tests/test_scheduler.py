@@ -174,7 +174,7 @@ def test_a_weekly_report_runs_every_monday_at_nine_all_year(zone: ZoneInfo) -> N
     assert {(f.weekday(), f.hour, f.minute) for f in fires} == {(0, 9, 0)}
 
 
-def test_the_scheduler_gets_one_job_per_report_with_report_defaults(tmp_path: Path) -> None:
+def test_the_scheduler_gets_a_job_and_a_daily_recheck_per_report(tmp_path: Path) -> None:
     config = make_config("http://127.0.0.1:9/api/", "http://127.0.0.1:9")
     with Ledger(f"sqlite:///{tmp_path / 'ledger.db'}") as ledger:
         service = Service(config, Worker(config, ledger))
@@ -183,7 +183,9 @@ def test_the_scheduler_gets_one_job_per_report_with_report_defaults(tmp_path: Pa
         jobs = {job.id: job for job in service.scheduler.get_jobs()}
         service.scheduler.shutdown()
         thread.join()
-    assert set(jobs) == {"report:weekly-digest", "report:daily", "report:monthly"}
+    names = ("weekly-digest", "daily", "monthly")
+    assert set(jobs) == {f"{kind}:{name}" for kind in ("report", "recheck") for name in names}
+    assert jobs["recheck:daily"].trigger.timezone == jobs["report:daily"].trigger.timezone
     weekly = jobs["report:weekly-digest"]
     assert weekly.trigger.timezone == BERLIN
     assert (
@@ -467,3 +469,47 @@ def test_job_errors_and_skipped_runs_are_logged_in_one_line_each(
         "daily: the retry job failed: RuntimeError: boom",
         "daily: the report run was skipped: the previous one is still running",
     ]
+
+
+def demo_world(world: World, toml: str) -> World:
+    reports = parse_reports(tomllib.loads(toml), "test")
+    return World(
+        world.api,
+        world.slack,
+        Config(world.config.settings, reports, None),
+        world.ledger,
+        world.clock,
+    )
+
+
+def test_the_daily_recheck_corrects_the_latest_sent_week_once_its_late_data_is_in(
+    world: World,
+) -> None:
+    demo = demo_world(
+        world,
+        '[[reports]]\nname = "weekly"\ntimezone = "Europe/Berlin"\nslack = ["#api-usage"]\n'
+        'source = "demo"\n',
+    )
+    demo.clock.set("2024-09-02T09:05")
+    assert demo.worker().deliver_latest("weekly", "scheduled run") is None
+    demo.worker().recheck("weekly")  # the same day: nothing moved
+    assert len(demo.slack.posts) == 1
+    demo.clock.set("2024-09-05T11:17")
+    demo.worker().recheck("weekly")
+    demo.worker().recheck("weekly")  # twice: one correction
+    assert len(demo.slack.posts) == 2
+    assert demo.slack.posts[1].thread_ts == demo.slack.posts[0].ts
+
+
+def test_an_alert_is_checked_without_retries_and_posts_each_rule_once(world: World) -> None:
+    demo = demo_world(
+        world,
+        '[[reports]]\nname = "watch"\nkind = "alert"\ntimezone = "Europe/Berlin"\n'
+        'slack = ["#api-usage"]\nmonthly_budget = 32000\nsource = "demo"\n',
+    )
+    demo.clock.set("2024-09-03T10:00")
+    worker = demo.worker()
+    assert worker.deliver_latest("watch", "scheduled run") is None
+    demo.clock.set("2024-09-03T11:00")
+    assert worker.deliver_latest("watch", "scheduled run") is None
+    assert len(demo.slack.posts) == 1  # over budget, once this month

@@ -70,7 +70,7 @@ from reportbot.core.cron import describe
 from reportbot.ledger.schema import mask_database_url
 from reportbot.ledger.store import Ledger
 from reportbot.service.ephemeral import ephemeral_ledger_warning
-from reportbot.service.triggers import local_time, next_run, report_trigger
+from reportbot.service.triggers import local_time, next_run, recheck_trigger, report_trigger
 from reportbot.service.worker import LogSetup, Retry, Worker
 
 log = logging.getLogger(__name__)
@@ -101,6 +101,13 @@ class Service:
                 args=[report.name],
                 id=_id("report", report.name),
             )
+            if report.kind == "report":  # late data: the latest sent period, once a day
+                self.scheduler.add_job(
+                    self.worker.recheck,
+                    recheck_trigger(report),
+                    args=[report.name],
+                    id=_id("recheck", report.name),
+                )
         events = EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES
         self.scheduler.add_listener(self.on_job_event, events)
         self.scheduler.add_listener(self._on_started, EVENT_SCHEDULER_STARTED)

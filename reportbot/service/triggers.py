@@ -41,6 +41,14 @@ def report_trigger(report: ReportConfig) -> LocalCronTrigger:
     return LocalCronTrigger(**report.cron.trigger_fields(), timezone=report.zone)
 
 
+RECHECK_HOUR = 11  # local time: a day's late data has mostly arrived by then
+
+
+def recheck_trigger(report: ReportConfig) -> LocalCronTrigger:
+    """Once a day, in the report's zone: look again at the latest period sent."""
+    return LocalCronTrigger(hour=RECHECK_HOUR, minute=17, timezone=report.zone)
+
+
 def next_run(report: ReportConfig, now: datetime) -> datetime | None:
     """The report's next scheduled run after ``now``, in its zone."""
     fire: datetime | None = report_trigger(report).get_next_fire_time(

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from reportbot.config import Config, ReportConfig
 from reportbot.core.periods import Period
+from reportbot.delivery.followups import in_correction_window
 from reportbot.delivery.runner import Runner, RunResult, resolve_period
 from reportbot.delivery.wiring import open_runner, source_factory, utc_now
 from reportbot.errors import ReportbotError
@@ -98,6 +99,12 @@ class Worker:
             if not is_due(report, period, now):
                 log.info("%s %s: not due yet (%s)", name, period.key, why)
                 return None
+            if report.kind == "alert":  # each rule dedups itself in the ledger: no retries
+                log.info("%s %s: checking the alert rules (%s)", name, period.key, why)
+                with self._turn(report.name, period.key) as mine:
+                    if mine:
+                        self._run(report, period)
+                return None
             if self._sent_to(report, period) == len(report.destinations):
                 log.info("%s %s: already delivered (%s)", name, period.key, why)
                 return None
@@ -105,6 +112,24 @@ class Worker:
             return self._deliver(report, period)
         except Exception as exc:
             return self._crashed(report, period, exc)
+
+    def recheck(self, name: str) -> None:
+        """Re-fetch the latest period once it is sent, so late data gets its correction."""
+        report = self.config.reports[name]
+        now = self.clock()
+        period = resolve_period(report, None, now)
+        today = now.astimezone(report.zone).date()
+        if report.kind != "report" or not in_correction_window(period.end, today):
+            return
+        if self._sent_to(report, period) != len(report.destinations):
+            return  # not sent yet: the delivery and its retries come first
+        log.info("%s %s: checking for late data", name, period.key)
+        try:
+            with self._turn(report.name, period.key) as mine:
+                if mine:
+                    self._run(report, period)
+        except Exception as exc:
+            self._crashed(report, period, exc)
 
     def retry(self, name: str, period_key: str) -> Retry | None:
         """Run a period that did not reach every destination again, while it is the latest."""
