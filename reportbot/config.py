@@ -80,6 +80,10 @@ class Settings(BaseSettings):
     metrics_port: int | None = Field(
         default=None, ge=0, le=65535, validation_alias=AliasChoices("REPORTBOT_METRICS_PORT")
     )
+    metrics_host: str = Field(
+        default="0.0.0.0",  # noqa: S104 - a worker's /metrics is scraped from outside
+        validation_alias=AliasChoices("REPORTBOT_METRICS_HOST"),
+    )
     config: Path | None = Field(default=None, validation_alias=AliasChoices("REPORTBOT_CONFIG"))
 
     @field_validator(

@@ -98,12 +98,18 @@ class World:
             **extra,
         )
 
-    def serve(self, now: datetime, *args: str, serve_args: tuple[str, ...] = ()) -> Process:
+    def serve(
+        self,
+        now: datetime,
+        *args: str,
+        serve_args: tuple[str, ...] = (),
+        env: dict[str, str] | None = None,
+    ) -> Process:
         """``reportbot [ARGS] serve [SERVE_ARGS]`` with the clock set to ``now``."""
         popen = subprocess.Popen(
             reportbot_argv(*args, "serve", *serve_args, now=now),
             cwd=self.folder,
-            env=self.env(now),
+            env=self.env(now, **(env or {})),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,

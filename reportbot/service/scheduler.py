@@ -256,5 +256,15 @@ def serve(config: Config, logs: LogSetup, *, grace: float = SHUTDOWN_GRACE) -> N
 
     Each run happens in a process of its own, so this one stays small and does not grow.
     """
+    from reportbot.service.health import Health
+
     with Ledger(config.settings.database_url) as ledger:
-        Service(config, Worker(config, ledger, child_logs=logs), grace=grace).run()
+        worker = Worker(config, ledger, child_logs=logs)
+        service = Service(config, worker, grace=grace)
+        health = Health(config.settings, ledger, lambda: service.scheduler.running)
+        worker.on_run = health.record_run
+        health.start()
+        try:
+            service.run()
+        finally:
+            health.stop()

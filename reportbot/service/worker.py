@@ -12,10 +12,11 @@ import multiprocessing
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from reportbot.config import Config, ReportConfig
 from reportbot.core.periods import Period
@@ -59,6 +60,9 @@ def _log_error(result: RunResult) -> None:
         log.error("%s %s: %s", result.report, period, result.error)
 
 
+RunHook = Callable[[ReportConfig, Period, datetime, float], None]
+
+
 @dataclass(frozen=True)
 class Retry:
     """Run ``report`` for ``period`` again at ``at``."""
@@ -78,8 +82,13 @@ class Worker:
         *,
         clock: Clock = utc_now,
         child_logs: LogSetup | None = None,
+        on_run: RunHook | None = None,
     ) -> None:
-        """``child_logs`` set: each run in a process of its own, logging so; else in this one."""
+        """``child_logs`` set: each run in a process of its own, logging so; else in this one.
+
+        ``on_run(report, period, started, seconds)`` hears of every run that ended.
+        """
+        self.on_run = on_run
         self.config = config
         self.ledger = ledger
         self.clock = clock
@@ -181,6 +190,14 @@ class Worker:
             return self._retry_later(report, period, what, permanent=permanent)
 
     def _run(self, report: ReportConfig, period: Period) -> None:
+        started, clock = datetime.now(UTC), time.monotonic()
+        try:
+            self._run_now(report, period)
+        finally:
+            if self.on_run is not None:
+                self.on_run(report, period, started, time.monotonic() - clock)
+
+    def _run_now(self, report: ReportConfig, period: Period) -> None:
         if self.child_logs is None:
             with ExitStack() as stack:
                 source_for = source_factory(self.config, stack, self.clock)
