@@ -113,6 +113,7 @@ class World:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # a group of its own: a test may kill it with its runs
         )
         process = Process(popen)
         self.started.append(process)

@@ -31,6 +31,7 @@ SQLAlchemy or driver error leaves as a one-line ``LedgerError`` without the pass
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 import sqlite3
@@ -63,6 +64,12 @@ logger = logging.getLogger(__name__)
 SENDING, SENT, FAILED = "sending", "sent", "failed"
 _CLAIM_ROUNDS = 3
 _MAX_ERROR_CHARS = 2000
+
+
+def lease_key(report: str, period: str) -> int:
+    """A signed 64-bit advisory lock key for one (report, period)."""
+    digest = hashlib.sha256(f"reportbot-run\x1f{report}\x1f{period}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
 
 
 def _one_line(exc: BaseException, secret: str | None) -> str:
@@ -130,6 +137,29 @@ class Ledger:
         changes = {"status": SENT, "receipt": receipt, "last_error": None, "permanent": None}
         changes["summary"] = summary
         return self._finish(claim, changes)
+
+    @contextmanager
+    def run_lease(self, report: str, period: str) -> Iterator[bool]:
+        """Whether this process may run (report, period) now: one replica at a time.
+
+        PostgreSQL: a session advisory lock on its own connection, held while the run
+        lasts, released by the server when the process dies (so another replica can take
+        the work over at once; the ledger's claims then decide what is left to send).
+        SQLite: always yes (``serve`` allows one worker per SQLite ledger).
+        """
+        if self._engine.dialect.name != "postgresql":
+            yield True
+            return
+        key = lease_key(report, period)
+        with self._errors("lock a run in"), self._engine.connect() as conn:
+            got = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar())
+            conn.commit()
+            try:
+                yield got
+            finally:
+                if got:
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
+                    conn.commit()
 
     def renew(self, claim: Claim) -> bool:
         """Keep a claim fresh while its send runs; False if it was taken over."""

@@ -257,8 +257,10 @@ def serve(config: Config, logs: LogSetup, *, grace: float = SHUTDOWN_GRACE) -> N
     Each run happens in a process of its own, so this one stays small and does not grow.
     """
     from reportbot.service.health import Health
+    from reportbot.service.single_worker import one_worker_per_sqlite_ledger
 
-    with Ledger(config.settings.database_url) as ledger:
+    url = config.settings.database_url
+    with one_worker_per_sqlite_ledger(url), Ledger(url) as ledger:
         worker = Worker(config, ledger, child_logs=logs)
         service = Service(config, worker, grace=grace)
         health = Health(config.settings, ledger, lambda: service.scheduler.running)

@@ -30,6 +30,7 @@ from reportbot.service.triggers import Clock, is_due, local_time, retry_delay
 
 log = logging.getLogger(__name__)
 _SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter: no threads, no locks
+BUSY_ELSEWHERE = 75  # a run's exit status when another replica holds its lease (EX_TEMPFAIL)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,12 @@ def _run_in_child(config: Config, name: str, period_key: str, logs: LogSetup) ->
     setup_logging(logs.level, logs.fmt, traceback=logs.traceback)
     try:
         with open_runner(config, with_ledger=True) as runner:
-            _log_error(runner.run(config.reports[name], period=period_key))
+            assert runner.ledger is not None
+            with runner.ledger.run_lease(name, period_key) as mine:
+                if not mine:
+                    log.info("%s %s: another replica is running it", name, period_key)
+                    sys.exit(BUSY_ELSEWHERE)
+                _log_error(runner.run(config.reports[name], period=period_key))
     except Exception as exc:
         log.exception("%s %s: internal error: %s: %s", name, period_key, type(exc).__name__, exc)
         sys.exit(1)
@@ -153,8 +159,12 @@ class Worker:
             )
             self._failed_runs.pop(name, None)
             return None
-        log.info("%s %s: retrying", name, period.key)
         try:
+            if self._sent_to(report, period) == len(report.destinations):
+                log.info("%s %s: delivered meanwhile (by another replica)", name, period.key)
+                self._failed_runs.pop(name, None)
+                return None
+            log.info("%s %s: retrying", name, period.key)
             return self._deliver(report, period)
         except Exception as exc:
             return self._crashed(report, period, exc)
@@ -178,7 +188,8 @@ class Worker:
         with self._turn(report.name, period.key) as mine:
             if not mine:
                 return None
-            self._run(report, period)
+            if not self._run(report, period):
+                return self._check_later(report, period)
             sent, total = self._sent_to(report, period), len(report.destinations)
             if sent == total:
                 self._failed_runs.pop(report.name, None)
@@ -189,33 +200,53 @@ class Worker:
             what = f"sent to {sent} of {total} destinations"
             return self._retry_later(report, period, what, permanent=permanent)
 
-    def _run(self, report: ReportConfig, period: Period) -> None:
+    def _check_later(self, report: ReportConfig, period: Period) -> Retry | None:
+        """Another replica runs it: look again once its claims would have gone stale."""
+        if self._stopping:
+            return None
+        delay = timedelta(seconds=self.config.settings.claim_timeout)
+        at = self.clock() + delay
+        log.info(
+            "%s %s: another replica is delivering it; checking again at %s",
+            report.name,
+            period.key,
+            local_time(at, report.zone),
+        )
+        return Retry(report.name, period.key, at)
+
+    def _run(self, report: ReportConfig, period: Period) -> bool:
+        """Run it; False when another replica holds its lease (nothing was done)."""
         started, clock = datetime.now(UTC), time.monotonic()
         try:
-            self._run_now(report, period)
+            return self._run_now(report, period)
         finally:
             if self.on_run is not None:
                 self.on_run(report, period, started, time.monotonic() - clock)
 
-    def _run_now(self, report: ReportConfig, period: Period) -> None:
+    def _run_now(self, report: ReportConfig, period: Period) -> bool:
         if self.child_logs is None:
-            with ExitStack() as stack:
+            with ExitStack() as stack, self.ledger.run_lease(report.name, period.key) as mine:
+                if not mine:
+                    return False
                 source_for = source_factory(self.config, stack, self.clock)
                 runner = Runner(
                     self.config, source_for=source_for, ledger=self.ledger, now=self.clock
                 )
                 _log_error(runner.run(report, period=period.key))
-            return
+            return True
         args = (self.config, report.name, period.key, self.child_logs)
         child = _SPAWN.Process(target=_run_in_child, args=args, name=f"reportbot-{report.name}")
         with self._state:
             self._children[report.name] = child
         child.start()
         child.join()
+        if child.exitcode == BUSY_ELSEWHERE:
+            return False
         if child.exitcode:
             log.error(
                 "%s %s: the run ended with status %s", report.name, period.key, child.exitcode
             )
+        return True
 
     def kill_runs(self) -> None:
         """Kill the processes of runs in flight (their ledger rows stay ``sending``)."""
