@@ -175,8 +175,139 @@ def bench_worker() -> None:
     subprocess.run([PYTHON, str(script)], check=True)
 
 
+def bench_listing() -> None:
+    """`list` and `history` against python -c pass (target 20x), on a ledger with rows."""
+    with tempfile.TemporaryDirectory() as folder:
+        Path(folder, "reportbot.toml").write_text(
+            (ROOT / "reportbot.example.toml").read_text(encoding="utf-8"), encoding="utf-8"
+        )
+        env = {"REPORTBOT_DATABASE_URL": f"sqlite:///{folder}/ledger.db"}
+        from reportbot.ledger.store import Ledger
+
+        with Ledger(env["REPORTBOT_DATABASE_URL"]) as ledger:
+            for n in range(200):
+                claim = ledger.claim(
+                    "weekly-digest",
+                    f"2020-W{n % 52 + 1:02d}-{n}",
+                    date(2020, 1, 6),
+                    date(2020, 1, 12),
+                    "slack:#api-usage",
+                )
+                assert claim is not None
+                ledger.mark_sent(claim, f"1700000000.{n:06d}")
+        baseline = median_seconds(command(PYTHON, "-c", "pass"), 21)
+        for name in ("list", "history"):
+            ours = median_seconds(
+                command(PYTHON, "-m", "reportbot", name, env=env, cwd=Path(folder)), 11
+            )
+            report_line(
+                name,
+                ours / baseline,
+                20,
+                f"{name} {ours * 1000:.0f} ms vs python -c pass {baseline * 1000:.0f} ms",
+            )
+
+
+def _fanout_config(reports: int, channels: list[str]) -> str:
+    return "".join(
+        f'[[reports]]\nname = "r{n}"\ntimezone = "Europe/Berlin"\n'
+        f'slack = ["{channels[n % len(channels)]}"]\n\n'
+        for n in range(reports)
+    )
+
+
+def _run_all(folder: str, env: dict[str, str]) -> tuple[float, subprocess.CompletedProcess[str]]:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [PYTHON, "-m", "reportbot", "run", "--all", "--period", "2024-W33"],
+        cwd=folder,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return time.perf_counter() - start, result
+
+
+def bench_fanout() -> None:
+    """200 reports, services adding 100 ms a request: against the network-bound limit."""
+    from tests.fakes.slack_api import SlackApiStub
+
+    reports, latency, concurrency = 200, 0.1, 8
+    channels = {f"C{n:010d}": f"c{n}" for n in range(reports)}
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        UsageApiServer() as api,
+        SlackApiStub(token="xoxb-bench", channels=channels) as slack,
+    ):
+        api.serve_rows([{"date": "2024-08-13", "api_id": "a", "amount": "1"}])
+        api.latency = slack.latency = latency
+        Path(folder, "reportbot.toml").write_text(
+            _fanout_config(reports, list(channels)), encoding="utf-8"
+        )
+        env = {
+            "ACEDATA_TOKEN": "platform-v1-bench",
+            "ACEDATA_BASE_URL": api.url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_API_URL": slack.url,
+            "REPORTBOT_DATABASE_URL": f"sqlite:///{folder}/ledger.db",
+            "REPORTBOT_CONCURRENCY": str(concurrency),
+        }
+        seconds, result = _run_all(folder, env)
+        fetches = len(api.usage_requests)
+        per_report = 2  # conversations.history (the idempotency look-up) + chat.postMessage
+        balance = len(api.requests) - fetches
+    # One shared fetch (+ the balance), then each report's Slack calls, 8 at a time.
+    limit = (fetches + balance) * latency + -(-reports // concurrency) * per_report * latency
+    failed = result.stdout.count(": failed")
+    report_line(
+        "fan-out",
+        seconds / limit,
+        1.25,
+        f"{reports} reports in {seconds:.1f} s vs network-bound {limit:.1f} s at concurrency "
+        f"{concurrency}; {fetches} usage fetch(es) shared, {failed} failed",
+    )
+
+
+def bench_pacing() -> None:
+    """Reports to ONE channel against a stub that enforces Slack's 1/s: 0 failures."""
+    from tests.fakes.slack_api import SlackApiStub
+
+    reports = int(os.environ.get("BENCH_PACING_REPORTS", "30"))
+    with (
+        tempfile.TemporaryDirectory() as folder,
+        UsageApiServer() as api,
+        SlackApiStub(token="xoxb-bench", per_channel_rate=1.0, burst=3) as slack,
+    ):
+        api.serve_rows([{"date": "2024-08-13", "api_id": "a", "amount": "1"}])
+        Path(folder, "reportbot.toml").write_text(
+            _fanout_config(reports, ["C0123456789"]), encoding="utf-8"
+        )
+        env = {
+            "ACEDATA_TOKEN": "platform-v1-bench",
+            "ACEDATA_BASE_URL": api.url,
+            "SLACK_BOT_TOKEN": "xoxb-bench",
+            "SLACK_API_URL": slack.url,
+            "REPORTBOT_DATABASE_URL": f"sqlite:///{folder}/ledger.db",
+        }
+        seconds, result = _run_all(folder, env)
+        limited = slack.rate_limited
+    floor = max(reports - 3, 1) * 1.0  # the burst goes at once, then one a second
+    failed = result.stdout.count(": failed")
+    report_line(
+        "pacing",
+        seconds / floor,
+        1.15,
+        f"{reports} reports to one channel in {seconds:.1f} s vs the 1/s floor {floor:.0f} s;"
+        f" {failed} failed, {limited} answered 429",
+    )
+
+
 BENCHES = {
     "startup": bench_startup,
+    "listing": bench_listing,
+    "fanout": bench_fanout,
+    "pacing": bench_pacing,
     "report": bench_report,
     "scale": bench_scale,
     "worker": bench_worker,

@@ -12,7 +12,7 @@ import click
 from reportbot.cli.words import plural
 from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import describe
-from reportbot.delivery.runner import resolve_period
+from reportbot.core.periods import resolve_period
 from reportbot.ledger.rows import SKIPPED, Delivery
 from reportbot.ledger.schema import sqlite_path
 from reportbot.ledger.store import Ledger

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal
+from typing import Literal, Protocol
 from zoneinfo import ZoneInfo
 
 from reportbot.errors import ConfigError
@@ -155,3 +155,17 @@ def local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
 
 def iso_z(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class _HasPeriod(Protocol):
+    @property
+    def period(self) -> str: ...
+
+    @property
+    def zone(self) -> ZoneInfo: ...
+
+
+def resolve_period(report: _HasPeriod, spec: str | None, now: datetime) -> Period:
+    """The period a report is about: ``spec`` if given, else its latest complete one."""
+    today = now.astimezone(report.zone).date()
+    return parse_period(spec or report.period, today)

@@ -21,7 +21,7 @@ from reportbot.config import Config, ReportConfig
 from reportbot.core.alerts import fired_rules
 from reportbot.core.corrections import said_of
 from reportbot.core.insights import history_range, with_insights
-from reportbot.core.periods import Period, parse_period
+from reportbot.core.periods import Period, resolve_period
 from reportbot.core.report import Report, compute_report
 from reportbot.core.usage import Usage
 from reportbot.delivery.followups import in_correction_window, send_alerts, send_corrections
@@ -101,12 +101,6 @@ def paused_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def resolve_period(report: ReportConfig, spec: str | None, now: datetime) -> Period:
-    """The period to report on: ``spec`` if given, else the latest complete one."""
-    today = now.astimezone(report.zone).date()
-    return parse_period(spec or report.period, today)
 
 
 class Runner:

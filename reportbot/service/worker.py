@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from reportbot.config import Config, ReportConfig
-from reportbot.core.periods import Period
+from reportbot.core.periods import Period, resolve_period
 from reportbot.delivery.followups import in_correction_window
-from reportbot.delivery.runner import Runner, RunResult, resolve_period
+from reportbot.delivery.runner import Runner, RunResult
 from reportbot.delivery.wiring import open_runner, source_factory, utc_now
 from reportbot.errors import ReportbotError
 from reportbot.ledger.store import Ledger

@@ -226,7 +226,11 @@ class SlackApiStub:
 
     # -- request handling (runs on the server's threads) --
 
+    latency = 0.0  # seconds every call takes (benchmarks: a network-bound service)
+
     def handle(self, method: str, params: dict[str, Any], auth: str | None, raw: bytes) -> _Reply:
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.calls.append(method)
             fault = self._take_fault(method)

@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -183,7 +184,11 @@ class UsageApiServer:
 
     # --- the server's side -----------------------------------------------------------------
 
+    latency = 0.0  # seconds every answer takes (benchmarks: a network-bound service)
+
     def _answer(self, request: RecordedRequest) -> Reply:
+        if self.latency:
+            time.sleep(self.latency)
         with self._lock:
             self.requests.append(request)
             if self._script:
