@@ -47,14 +47,14 @@ class FaultyLedger(Ledger):
     crash_at: str | None = None
     fail_at: dict[str, int] = {}  # noqa: RUF012 - test switches, reset by the fixture
 
-    def mark_sent(self, claim: Claim, receipt: str | None) -> bool:
+    def mark_sent(self, claim: Claim, receipt: str | None, *, summary: str | None = None) -> bool:
         if claim.destination == FaultyLedger.crash_at:
             FaultyLedger.crash_at = None
             raise Crash
         if left := FaultyLedger.fail_at.get(claim.destination, 0):
             FaultyLedger.fail_at[claim.destination] = left - 1
             raise LedgerError("cannot write to the delivery ledger: database is locked")
-        return super().mark_sent(claim, receipt)
+        return super().mark_sent(claim, receipt, summary=summary)
 
 
 SLACK, EMAIL = REPORT.destinations

@@ -453,3 +453,13 @@ def test_validate_message_accepts_a_message_at_the_limits() -> None:
     validate_message({"text": "x" * MAX_TEXT_CHARS, "blocks": blocks})
 
 
+
+
+def test_a_reply_to_a_deleted_message_is_still_posted_once(slack: SlackApiStub) -> None:
+    api = SlackWebApi(token=TOKEN, base_url=slack.url)
+    key = Key("weekly", "2024-W33~fix-abc", "slack:#api-usage")
+    attempt = Attempt(key, Progress(verify=True), reply_to="1700000000.000001")
+    receipt = api.send(rendered_with([message("correction")]), "#api-usage", attempt)
+    assert receipt.id == slack.posts[0].ts
+    assert "conversations.replies" in slack.calls  # looked in the (gone) thread first
+    assert [p.thread_ts for p in slack.posts] == ["1700000000.000001"]

@@ -13,7 +13,8 @@ from reportbot.cli.words import plural
 from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import describe
 from reportbot.core.periods import resolve_period
-from reportbot.ledger.rows import SKIPPED, Delivery
+from reportbot.ledger import SKIPPED
+from reportbot.ledger.rows import Delivery
 from reportbot.ledger.schema import sqlite_path
 from reportbot.ledger.store import Ledger
 from reportbot.service.triggers import is_due, local_time, next_run

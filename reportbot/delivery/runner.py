@@ -30,7 +30,7 @@ from reportbot.destinations.base import Attempt, Key
 from reportbot.destinations.factory import Destinations
 from reportbot.destinations.pacing import ChannelPacer
 from reportbot.errors import ReportbotError
-from reportbot.ledger.rows import SKIPPED
+from reportbot.ledger import SKIPPED
 from reportbot.render.rendered import RenderedReport
 
 if TYPE_CHECKING:

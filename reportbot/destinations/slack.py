@@ -16,7 +16,6 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from reportbot.destinations.base import Attempt, Key, Receipt
@@ -28,6 +27,7 @@ from reportbot.destinations.slack_api import (
     scrubbed,
     slack_errors,
 )
+from reportbot.destinations.slack_lookup import EVENT_TYPE, KeyLookup
 from reportbot.errors import DeliveryError
 from reportbot.render.slack_limits import validate_message
 
@@ -39,13 +39,9 @@ if TYPE_CHECKING:
     from reportbot.destinations.pacing import ChannelPacer
     from reportbot.render.rendered import RenderedReport
 
-EVENT_TYPE = "reportbot_report"
 _CHANNEL_ID = re.compile(r"[CGDZ][A-Z0-9]{8,}")
 _NOT_FOUND = "check the channel name or invite the bot with /invite @reportbot"
-_NO_READBACK = {"missing_scope", "not_allowed_token_type", "unknown_method", "not_in_channel"}
 _log = logging.getLogger(__name__)
-
-Found = dict[int, str]  # part number -> ts
 
 
 class SlackWebApi:
@@ -53,7 +49,6 @@ class SlackWebApi:
 
     kind: ClassVar[str] = "slack"
     POST_ATTEMPTS: ClassVar[int] = 3  # per message, each after looking whether it arrived
-    HISTORY_PAGES: ClassVar[int] = 10  # of 200 messages: how far back a look reaches
 
     def __init__(
         self,
@@ -69,8 +64,7 @@ class SlackWebApi:
         self._poster = poster(token, base_url, sleep, timeout)
         self._reader = reader(token, base_url, sleep, timeout)
         self._channel_ids: dict[str, str] = {}
-        self._readback = True  # until Slack says the token may not read history
-        self._seen: dict[tuple[str, str], dict[tuple[str, str, str, int], str]] = {}
+        self._lookup = KeyLookup(lambda: self._api(self._reader), self.channel_id, self._errors)
 
     def close(self) -> None:
         """Nothing to close: slack-sdk opens a connection per call."""
@@ -86,7 +80,7 @@ class SlackWebApi:
                 raise DeliveryError(problem, permanent=True) from exc
         since = rendered.report.period.start
         verify = attempt.progress.verify
-        found = self._find(address, attempt.key, since, attempt.reply_to) if verify else {}
+        found = self._lookup.find(address, attempt.key, since, attempt.reply_to) if verify else {}
         posted, first = attempt.progress.posted, attempt.progress.first or found.get(1)
         for number in range(posted + 1, len(messages) + 1):
             thread = attempt.reply_to or (first if attempt.thread and number > 1 else None)
@@ -180,93 +174,11 @@ class SlackWebApi:
         parent: str | None,
     ) -> str | None:
         """The ts of part ``number`` if it is in the channel; an ambiguous failure if unknowable."""
-        self._seen.clear()  # what we saw before this post is out of date now
-        found = self._find(channel, key, since, parent)
-        if not self._readback and failure is not None:
+        self._lookup.forget()  # what we saw before this post is out of date now
+        found = self._lookup.find(channel, key, since, parent)
+        if not self._lookup.readback and failure is not None:
             raise failure  # cannot tell whether it arrived: do not post it twice
         return found.get(number)
-
-    # -- looking back --
-
-    def _find(self, channel: str, key: Key, since: date, parent: str | None = None) -> Found:
-        """The parts of ``key`` already in ``channel`` (empty when history cannot be read)."""
-        if not self._readback:
-            return {}
-        try:
-            seen = self._scan(channel, since)
-        except DeliveryError as exc:
-            if exc.permanent and any(code in str(exc) for code in _NO_READBACK):
-                self._no_readback(exc)
-                return {}
-            if exc.permanent:
-                raise  # no such channel, a revoked token: posting would fail the same way
-            raise DeliveryError(
-                f"could not check {channel} for an earlier delivery: {exc}", ambiguous=True
-            ) from None
-        wanted = (key.report, key.period, key.destination)
-        found = {part: ts for (r, p, d, part), ts in seen.items() if (r, p, d) == wanted}
-        # The later parts are replies in the first one's thread (or top-level, thread = false);
-        # a correction is all in the thread of the report it corrects.
-        for thread in {found.get(1), parent} - {None}:
-            assert thread is not None
-            replies = self._replies(channel, thread)
-            found |= {part: ts for (r, p, d, part), ts in replies.items() if (r, p, d) == wanted}
-        return found
-
-    def _scan(self, channel: str, since: date) -> dict[tuple[str, str, str, int], str]:
-        """Every reportbot message in ``channel`` since the day before ``since``, by key."""
-        cid = self.channel_id(channel)
-        if (cid, str(since)) in self._seen:
-            return self._seen[(cid, str(since))]
-        oldest = datetime(since.year, since.month, since.day, tzinfo=UTC) - timedelta(days=1)
-        seen: dict[tuple[str, str, str, int], str] = {}
-        cursor = None
-        with self._errors(f"reading the history of {channel}", "channels:history,groups:history"):
-            for _ in range(self.HISTORY_PAGES):
-                page = self._api(self._reader).conversations_history(
-                    channel=cid,
-                    oldest=f"{oldest.timestamp():.6f}",
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in page.get("messages") or []:
-                    if (found := _key_of(message)) is not None:
-                        seen.setdefault(found, str(message.get("ts")))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
-        self._seen[(cid, str(since))] = seen
-        return seen
-
-    def _replies(self, channel: str, parent: str) -> dict[tuple[str, str, str, int], str]:
-        """Every reportbot message in the thread of ``parent``, by key."""
-        seen: dict[tuple[str, str, str, int], str] = {}
-        cursor = None
-        with self._errors(f"reading a thread in {channel}", "channels:history,groups:history"):
-            for _ in range(self.HISTORY_PAGES):
-                page = self._api(self._reader).conversations_replies(
-                    channel=self.channel_id(channel),
-                    ts=parent,
-                    include_all_metadata=True,
-                    limit=200,
-                    cursor=cursor,
-                )
-                for message in page.get("messages") or []:
-                    if (found := _key_of(message)) is not None:
-                        seen.setdefault(found, str(message.get("ts")))
-                cursor = (page.get("response_metadata") or {}).get("next_cursor")
-                if not cursor:
-                    break
-        return seen
-
-    def _no_readback(self, why: DeliveryError) -> None:
-        self._readback = False
-        _log.warning(
-            "cannot read Slack history to check for earlier deliveries (%s): relying on the "
-            "ledger alone; add channels:history and groups:history to close that gap",
-            why,
-        )
 
     # -- the rest --
 
@@ -314,18 +226,3 @@ class SlackWebApi:
 
     def _errors(self, doing: str, scope: str) -> Any:
         return slack_errors(doing, scope, (self._token,))
-
-
-def _key_of(message: dict[str, Any]) -> tuple[str, str, str, int] | None:
-    metadata = message.get("metadata") or {}
-    payload = metadata.get("event_payload") or {}
-    if metadata.get("event_type") != EVENT_TYPE or not isinstance(payload, dict):
-        return None
-    try:
-        part = int(payload.get("part", 0))
-    except (TypeError, ValueError):
-        return None
-    fields = (payload.get("report"), payload.get("period"), payload.get("destination"))
-    if not all(isinstance(f, str) for f in fields):
-        return None
-    return (str(fields[0]), str(fields[1]), str(fields[2]), part)

@@ -11,8 +11,6 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.ledger.schema import deliveries
 
-SKIPPED = "skipped:"  # the receipt of a period done without sending (skip_empty)
-
 
 @dataclass(frozen=True, slots=True)
 class Claim:
