@@ -22,6 +22,7 @@ from reportbot.destinations.base import Attempt, Key, Receipt
 from reportbot.destinations.slack_api import (
     TIMEOUT_SECONDS,
     StillInFlight,
+    checked_messages,
     poster,
     reader,
     scrubbed,
@@ -29,7 +30,6 @@ from reportbot.destinations.slack_api import (
 )
 from reportbot.destinations.slack_lookup import EVENT_TYPE, KeyLookup
 from reportbot.errors import DeliveryError
-from reportbot.render.slack_limits import validate_message
 
 if TYPE_CHECKING:
     from datetime import date
@@ -71,13 +71,7 @@ class SlackWebApi:
 
     def send(self, rendered: RenderedReport, address: str, attempt: Attempt) -> Receipt:
         """Post every part not yet in the channel, in order; upload the chart after them."""
-        messages = rendered.slack_messages
-        for msg in messages:
-            try:
-                validate_message(msg)
-            except ValueError as exc:
-                problem = f"Slack message for {address} not sent: {exc}"
-                raise DeliveryError(problem, permanent=True) from exc
+        messages = checked_messages(rendered.slack_messages, address)
         since = rendered.report.period.start
         verify = attempt.progress.verify
         found = self._lookup.find(address, attempt.key, since, attempt.reply_to) if verify else {}

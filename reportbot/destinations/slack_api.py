@@ -38,6 +38,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from reportbot.core.waits import RETRY_AFTER_CAP, retry_after
 from reportbot.errors import DeliveryError
+from reportbot.render.slack_limits import validate_message
 
 TIMEOUT_SECONDS = 30
 RATE_LIMIT_RETRIES = 10  # a 429 is a wait (each ≤ RETRY_AFTER_CAP), not a failure
@@ -209,6 +210,18 @@ def slack_errors(doing: str, scope: str, secrets: tuple[str | None, ...]) -> Ite
         ) from None
     except (SlackClientError, OSError, http.client.HTTPException, ValueError) as exc:
         raise scrubbed(transport_error(exc, doing), secrets) from None
+
+
+def checked_messages(messages: list[dict[str, Any]], where: str) -> list[dict[str, Any]]:
+    """``messages`` if none breaks Slack's limits; else a permanent DeliveryError, sending none."""
+    for msg in messages:
+        try:
+            validate_message(msg)
+        except ValueError as exc:
+            raise DeliveryError(
+                f"Slack message for {where} not sent: {exc}", permanent=True
+            ) from exc
+    return messages
 
 
 def scrubbed(

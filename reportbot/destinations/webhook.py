@@ -18,11 +18,11 @@ from reportbot.destinations.slack_api import (
     HINTS,
     TIMEOUT_SECONDS,
     CappedRateLimitHandler,
+    checked_messages,
     scrubbed,
     slack_errors,
 )
 from reportbot.errors import DeliveryError
-from reportbot.render.slack_limits import validate_message
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -52,9 +52,7 @@ class SlackWebhook:
         self._url = url
         self._pacer = pacer
         handler = CappedRateLimitHandler(sleep=sleep) if sleep else CappedRateLimitHandler()
-        self._hook = WebhookClient(
-            url or "", timeout, logger=_log, retry_handlers=[handler]
-        )
+        self._hook = WebhookClient(url or "", timeout, logger=_log, retry_handlers=[handler])
 
     def close(self) -> None:
         """Nothing to close: slack-sdk opens a connection per call."""
@@ -62,13 +60,7 @@ class SlackWebhook:
     def send(self, rendered: RenderedReport, address: str, attempt: Attempt) -> Receipt:
         if not self._url:
             raise DeliveryError("SLACK_WEBHOOK_URL is not set: set it", permanent=True)
-        messages = rendered.slack_messages
-        for msg in messages:
-            try:
-                validate_message(msg)
-            except ValueError as exc:
-                problem = f"Slack message for the webhook not sent: {exc}"
-                raise DeliveryError(problem, permanent=True) from exc
+        messages = checked_messages(rendered.slack_messages, "the webhook")
         for number in range(attempt.progress.posted + 1, len(messages) + 1):
             try:
                 self._post(messages[number - 1])
