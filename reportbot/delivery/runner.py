@@ -159,24 +159,34 @@ class Runner:
         period: str | None = None,
         dry_run: bool = False,
         force: bool = False,
+        corrections: bool = True,
     ) -> RunResult:
+        """Build and deliver one report (``corrections``: re-check a period already sent)."""
         result = RunResult(report.name)
         try:
             result.period = resolve_period(report, period, self.now())
-            result.outcomes = self._run(report, result, dry_run=dry_run, force=force)
+            result.outcomes = self._run(
+                report, result, dry_run=dry_run, force=force, corrections=corrections
+            )
         except ReportbotError as exc:
             result.error = exc
         return result
 
     def _run(
-        self, report: ReportConfig, result: RunResult, *, dry_run: bool, force: bool
+        self,
+        report: ReportConfig,
+        result: RunResult,
+        *,
+        dry_run: bool,
+        force: bool,
+        corrections: bool,
     ) -> list[Outcome]:
         period = result.period
         assert period is not None
         today = self.now().astimezone(report.zone).date()
         sent = not dry_run and not force and report.kind == "report"
         sent = sent and self._all_sent(report, period)
-        if sent and not in_correction_window(period.end, today):
+        if sent and not (corrections and in_correction_window(period.end, today)):
             return [Outcome(d, "skipped", "already sent") for d in report.destinations]
         result.rendered = self._render(report, period)
         built = result.rendered.report
