@@ -122,7 +122,7 @@ def bench_report() -> None:
 def bench_scale() -> None:
     from reportbot.core.periods import parse_period
     from reportbot.core.report import compute_report
-    from reportbot.delivery.runner import paused_gc
+    from reportbot.delivery.usage import paused_gc
     from reportbot.render.csv_export import usage_csv
     from reportbot.render.slack import slack_messages
     from reportbot.render.templates import render_text

@@ -1,3 +1,3 @@
-from reportbot.cli.commands import main
+from reportbot.cli.main import main
 
 main()

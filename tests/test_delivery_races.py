@@ -66,7 +66,7 @@ def _child(folder: str, env: dict[str, str], argv: list[str], start: object) -> 
     os.environ.update(env)
     start.wait()  # type: ignore[attr-defined]
     sys.argv = ["reportbot", *argv]
-    from reportbot.cli.commands import main
+    from reportbot.cli.main import main
 
     try:
         main()

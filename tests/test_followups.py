@@ -14,7 +14,7 @@ import pytest
 
 from reportbot.config import Config, Settings, parse_reports
 from reportbot.core.corrections import Said, correction
-from reportbot.delivery.runner import RunResult
+from reportbot.delivery.usage import RunResult
 from reportbot.delivery.wiring import open_runner
 from reportbot.ledger.store import Ledger
 from tests.conftest import demo_report

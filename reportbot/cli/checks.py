@@ -22,10 +22,12 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+import click
+
 from reportbot.cli.words import plural
 from reportbot.config import Config, ReportConfig, Settings, missing_credentials
 from reportbot.core.periods import latest_complete
-from reportbot.delivery.runner import UsageSource, fetch_usage
+from reportbot.delivery.usage import UsageSource, fetch_usage
 from reportbot.delivery.wiring import utc_now
 from reportbot.errors import DeliveryError, ReportbotError
 
@@ -48,6 +50,12 @@ class Check:
 
     def line(self) -> str:
         return f"{MARKS[self.state]} {self.what}: {self.detail}"
+
+    def styled(self) -> str:
+        """The line with its mark coloured (plain off a terminal or with NO_COLOR)."""
+        colour = {"ok": "green", "failed": "red"}.get(self.state)
+        mark, _, rest = self.line().partition(" ")
+        return f"{click.style(mark, fg=colour, bold=True) if colour else mark} {rest}"
 
 
 def run_checks(config: Config, *, now: Callable[[], datetime] = utc_now) -> Iterator[Check]:

@@ -19,8 +19,7 @@ import click
 from reportbot.cli.group import GlobalOptionsGroup, complete_report_names
 
 if TYPE_CHECKING:
-    from reportbot.config import Config, ReportConfig
-    from reportbot.delivery.runner import RunResult
+    from reportbot.config import Config
 
 PERIOD_HELP = "week, month, day, 2024-W33, 2024-08, 2024-08-15 or 2024-08-01..2024-08-14"
 OUT_HELP = "Also write every output (report.txt, slack.json, email.html/.txt, CSV, PNG) here."
@@ -122,16 +121,16 @@ def run(
             click.echo(line)
         raise ConfigError("name one or more reports, or pass --all")
     reports = config.select(names, all_reports=all_reports)
+    from reportbot.cli.output import LiveResults, exit_with, finish, test_copy
+
     if to is not None:
-        reports = [_test_copy(report, to) for report in reports]
+        reports = [test_copy(report, to) for report in reports]
     if problems := missing_credentials(config, reports, fetch_only=dry_run):
         raise ConfigError(*problems)
     if to is not None and not dry_run:
         with open_runner(config, with_ledger=False) as runner:
-            _finish(config, [runner.test_send(r, period=period) for r in reports], out=None)
+            finish(config, [runner.test_send(r, period=period) for r in reports], out=None)
         return
-    from reportbot.cli.output import LiveResults
-
     live = LiveResults(config, len(reports), out=out)
     with open_runner(config, with_ledger=not dry_run) as runner:
         results = runner.run_many(
@@ -143,7 +142,7 @@ def run(
             on_result=live,
         )
     live.close()
-    _exit(results)
+    exit_with(results)
 
 
 @cli.command()
@@ -164,7 +163,9 @@ def demo(period: str, show_slack: bool, out: Path | None) -> None:
     report = config.reports["monthly-costs" if monthly else "weekly-digest"]
     with open_runner(config, with_ledger=False) as runner:
         result = runner.run(report, period=period, dry_run=True)
-    _finish(config, [result], out=out, show_slack=show_slack)
+    from reportbot.cli.output import finish
+
+    finish(config, [result], out=out, show_slack=show_slack)
     if show_slack and not report.slack and result.built is not None:
         import json
 
@@ -193,8 +194,8 @@ def serve(obj: Context, grace: float) -> None:
 
     from reportbot.config import missing_credentials
     from reportbot.errors import ConfigError
+    from reportbot.service.child import LogSetup
     from reportbot.service.scheduler import serve as serve_reports
-    from reportbot.service.worker import LogSetup
 
     config = obj.config()
     if problems := missing_credentials(config, config.reports.values(), fetch_only=False):
@@ -241,18 +242,12 @@ def check(obj: Context) -> None:
 
     failed = missing = 0
     for result in run_checks(obj.config()):
-        click.echo(_styled_check(result.line(), result.state))
+        click.echo(result.styled())
         failed += result.failed
         missing += result.failed and result.what == "environment"
     if failed:
         click.echo(f"reportbot: {plural(failed, 'check')} failed", err=True)
         sys.exit(2 if missing else 1)
-
-
-def _styled_check(line: str, state: str) -> str:
-    colour = {"ok": "green", "failed": "red"}.get(state)
-    mark, _, rest = line.partition(" ")
-    return f"{click.style(mark, fg=colour, bold=True) if colour else mark} {rest}"
 
 
 @cli.command("slack-manifest")
@@ -302,55 +297,3 @@ def history(obj: Context, name: str | None, limit: int) -> None:
         return
     for line in history_lines(rows):
         click.echo(line)
-
-
-def _finish(
-    config: Config, results: list[RunResult], *, out: Path | None, show_slack: bool = True
-) -> None:
-    from reportbot.cli.output import print_result
-
-    for result in results:
-        print_result(config, result, out=out, show_slack=show_slack)
-    _exit(results)
-
-
-def _test_copy(report: ReportConfig, to: str) -> ReportConfig:
-    """The report with ``--to`` as its only destination."""
-    from reportbot.config import test_destination
-
-    kind, _, address = test_destination(to).partition(":")
-    slack, email = ((address,), ()) if kind == "slack" else ((), (address,))
-    return report.model_copy(update={"slack": slack, "email": email})
-
-
-def _exit(results: list[RunResult]) -> None:
-    status = max((r.exit_status for r in results), default=0)
-    if status:
-        sys.exit(status)
-
-
-def main() -> None:
-    """Entry point: every ReportbotError is one line per problem and its exit status."""
-    from reportbot.errors import ReportbotError
-
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(2)
-    except click.Abort:
-        click.echo("reportbot: interrupted", err=True)
-        sys.exit(130)
-    except ReportbotError as exc:
-        for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"reportbot: error: {line}", err=True)
-        sys.exit(exc.exit_status)
-    except Exception as exc:
-        if "-v" in sys.argv or "--verbose" in sys.argv:
-            raise
-        click.echo(
-            f"reportbot: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True
-        )
-        sys.exit(1)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import click
 
-from reportbot.config import Config
-from reportbot.delivery.runner import RunResult
+from reportbot.config import Config, ReportConfig
+from reportbot.delivery.usage import RunResult
 from reportbot.render.rendered import RenderedReport
 
 MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "unrecorded": "!", "dry-run": "·"}
@@ -82,3 +82,26 @@ def write_outputs(rendered: RenderedReport, out: Path) -> list[Path]:
             path.write_text(content, encoding="utf-8")
         written.append(path)
     return written
+
+
+def finish(
+    config: Config, results: list[RunResult], *, out: Path | None, show_slack: bool = True
+) -> None:
+    for result in results:
+        print_result(config, result, out=out, show_slack=show_slack)
+    exit_with(results)
+
+
+def test_copy(report: ReportConfig, to: str) -> ReportConfig:
+    """The report with ``--to`` as its only destination."""
+    from reportbot.config import test_destination
+
+    kind, _, address = test_destination(to).partition(":")
+    slack, email = ((address,), ()) if kind == "slack" else ((), (address,))
+    return report.model_copy(update={"slack": slack, "email": email})
+
+
+def exit_with(results: list[RunResult]) -> None:
+    status = max((r.exit_status for r in results), default=0)
+    if status:
+        sys.exit(status)

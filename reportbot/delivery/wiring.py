@@ -10,7 +10,8 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from reportbot.config import Config, ReportConfig, Settings, parse_reports
-from reportbot.delivery.runner import Runner, UsageSource
+from reportbot.delivery.runner import Runner
+from reportbot.delivery.usage import UsageSource
 from reportbot.sources.demo import DEMO_TOML, DemoSource
 
 if TYPE_CHECKING:

@@ -31,11 +31,9 @@ SQLAlchemy or driver error leaves as a one-line ``LedgerError`` without the pass
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import sqlite3
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
@@ -47,6 +45,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.errors import LedgerError
+from reportbot.ledger.leases import Leases
 from reportbot.ledger.rows import Claim, ClaimRequest, Delivery, delivery_row
 from reportbot.ledger.schema import (
     apply_migrations,
@@ -66,12 +65,6 @@ _CLAIM_ROUNDS = 3
 _MAX_ERROR_CHARS = 2000
 
 
-def lease_key(report: str, period: str) -> int:
-    """A signed 64-bit advisory lock key for one (report, period)."""
-    digest = hashlib.sha256(f"reportbot-run\x1f{report}\x1f{period}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 def _one_line(exc: BaseException, secret: str | None) -> str:
     cause = getattr(exc, "orig", None) or exc
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
@@ -83,7 +76,7 @@ class _LostRace(Exception):
     """Another claimer changed the row between our read and our write."""
 
 
-class Ledger:
+class Ledger(Leases):
     """The delivery ledger in SQLite or PostgreSQL; see the module docstring."""
 
     def __init__(
@@ -138,58 +131,9 @@ class Ledger:
         changes["summary"] = summary
         return self._finish(claim, changes)
 
-    @contextmanager
-    def run_lease(self, report: str, period: str) -> Iterator[bool]:
-        """Whether this process may run (report, period) now: one replica at a time.
-
-        PostgreSQL: a session advisory lock on its own connection, held while the run
-        lasts, released by the server when the process dies (so another replica can take
-        the work over at once; the ledger's claims then decide what is left to send).
-        SQLite: always yes (``serve`` allows one worker per SQLite ledger).
-        """
-        if self._engine.dialect.name != "postgresql":
-            yield True
-            return
-        key = lease_key(report, period)
-        with self._errors("lock a run in"), self._engine.connect() as conn:
-            got = bool(conn.execute(sa.select(sa.func.pg_try_advisory_lock(key))).scalar())
-            conn.commit()
-            try:
-                yield got
-            finally:
-                if got:
-                    conn.execute(sa.select(sa.func.pg_advisory_unlock(key)))
-                    conn.commit()
-
     def renew(self, claim: Claim) -> bool:
         """Keep a claim fresh while its send runs; False if it was taken over."""
         return self._finish(claim, {"status": SENDING}, quiet=True)
-
-    @contextmanager
-    def keep_alive(self, claim: Claim, every: float | None = None) -> Iterator[None]:
-        """Renew ``claim`` every ``every`` seconds (a quarter of the claim timeout) meanwhile.
-
-        So a send that waits (rate limits, a slow server) is never taken for a dead one and
-        taken over by another process; only a process that stopped renewing loses its claim.
-        """
-        interval = every if every is not None else self._stale_after.total_seconds() / 4
-        stop = threading.Event()
-
-        def renew() -> None:
-            while not stop.wait(interval):
-                try:
-                    if not self.renew(claim):
-                        return
-                except LedgerError as exc:
-                    logger.warning("cannot renew the claim on %s: %s", claim.label, exc)
-
-        thread = threading.Thread(target=renew, name=f"renew-{claim.id}", daemon=True)
-        thread.start()
-        try:
-            yield
-        finally:
-            stop.set()
-            thread.join()
 
     def mark_failed(
         self, claim: Claim, error: str, *, progress: str | None = None, permanent: bool = False

@@ -69,9 +69,10 @@ from reportbot.config import Config, ReportConfig
 from reportbot.core.cron import describe
 from reportbot.ledger.schema import mask_database_url
 from reportbot.ledger.store import Ledger
+from reportbot.service.child import LogSetup
 from reportbot.service.ephemeral import ephemeral_ledger_warning
 from reportbot.service.triggers import local_time, next_run, recheck_trigger, report_trigger
-from reportbot.service.worker import LogSetup, Retry, Worker
+from reportbot.service.worker import Retry, Worker
 
 log = logging.getLogger(__name__)
 

@@ -1,16 +1,14 @@
 """What a scheduled job does: deliver a report's latest due period, or retry one.
 
 The Worker decides with its injected clock and the ledger, and runs each delivery in a
-freshly spawned process (so what a run loads, matplotlib for charts included, leaves with
-it); no APScheduler in sight, so it is tested with a fake clock.
+process of its own (reportbot.service.child); no APScheduler in sight, so it is tested
+with a fake clock.
 """
 
 from __future__ import annotations
 
 import logging
 import multiprocessing
-import signal
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,73 +19,14 @@ from datetime import UTC, datetime, timedelta
 from reportbot.config import Config, ReportConfig
 from reportbot.core.periods import Period, resolve_period
 from reportbot.delivery.followups import in_correction_window
-from reportbot.delivery.runner import Runner, RunResult
-from reportbot.delivery.wiring import open_runner, source_factory, utc_now
+from reportbot.delivery.runner import Runner
+from reportbot.delivery.wiring import source_factory, utc_now
 from reportbot.errors import ReportbotError
 from reportbot.ledger.store import Ledger
-from reportbot.logs import setup_logging
+from reportbot.service.child import BUSY_ELSEWHERE, SPAWN, LogSetup, log_error, run_in_child
 from reportbot.service.triggers import Clock, is_due, local_time, retry_delay
 
 log = logging.getLogger(__name__)
-# Each run is a process of its own, forked from a forkserver: a clean interpreter that has
-# imported what runs need (Jinja, slack-sdk, SQLAlchemy, matplotlib) once and run nothing,
-# so a run starts in milliseconds instead of re-importing everything, and what a run loads
-# and allocates still leaves with it. The serving process itself stays small.
-PRELOAD = [
-    "reportbot.delivery.wiring",
-    "reportbot.render.rendered",
-    "reportbot.render.slack",
-    "reportbot.render.email",
-    "reportbot.render.chart",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_agg",
-    "reportbot.destinations.slack",
-    "reportbot.destinations.smtp",
-    "reportbot.ledger.store",
-    "reportbot.sources.acedata",
-    "reportbot.sources.balance",
-]
-_SPAWN = multiprocessing.get_context("forkserver")
-_SPAWN.set_forkserver_preload(PRELOAD)
-BUSY_ELSEWHERE = 75  # a run's exit status when another replica holds its lease (EX_TEMPFAIL)
-
-
-@dataclass(frozen=True)
-class LogSetup:
-    """How the serving process logs, for the processes it runs reports in."""
-
-    level: int
-    fmt: str
-    traceback: bool
-
-
-def _run_in_child(
-    config: Config, name: str, period_key: str, logs: LogSetup, recheck: bool = False
-) -> None:
-    """One run in a fresh process: what it imports (Jinja, matplotlib ...) leaves with it."""
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, signal.SIG_IGN)  # the server decides when to stop, and waits
-    setup_logging(logs.level, logs.fmt, traceback=logs.traceback)
-    try:
-        with open_runner(config, with_ledger=True) as runner:
-            assert runner.ledger is not None
-            with runner.ledger.run_lease(name, period_key) as mine:
-                if not mine:
-                    log.info("%s %s: another replica is running it", name, period_key)
-                    sys.exit(BUSY_ELSEWHERE)
-                report = config.reports[name]
-                _log_error(runner.run(report, period=period_key, corrections=recheck))
-    except Exception as exc:
-        log.exception("%s %s: internal error: %s: %s", name, period_key, type(exc).__name__, exc)
-        sys.exit(1)
-
-
-def _log_error(result: RunResult) -> None:
-    if result.error is not None:
-        period = result.period.key if result.period else "?"
-        log.error("%s %s: %s", result.report, period, result.error)
-
-
 RunHook = Callable[[ReportConfig, Period, datetime, float], None]
 
 
@@ -254,10 +193,10 @@ class Worker:
                 runner = Runner(
                     self.config, source_for=source_for, ledger=self.ledger, now=self.clock
                 )
-                _log_error(runner.run(report, period=period.key, corrections=recheck))
+                log_error(runner.run(report, period=period.key, corrections=recheck))
             return True
         args = (self.config, report.name, period.key, self.child_logs, recheck)
-        child = _SPAWN.Process(target=_run_in_child, args=args, name=f"reportbot-{report.name}")
+        child = SPAWN.Process(target=run_in_child, args=args, name=f"reportbot-{report.name}")
         with self._state:
             self._children[report.name] = child
         child.start()

@@ -22,7 +22,7 @@ from tests.fakes.usage_api import UsageApiServer
 FAKE_NOW = "REPORTBOT_TEST_NOW"
 CLOCKED = f"""
 import os, time_machine
-from reportbot.cli.commands import main  # imported first: the clock starts at $FAKE_NOW after that
+from reportbot.cli.main import main  # imported first: the clock starts at $FAKE_NOW after that
 time_machine.travel(float(os.environ["{FAKE_NOW}"]), tick=True).start()
 main()
 """
