@@ -620,7 +620,7 @@ def test_it_keeps_the_server_detail_to_one_short_line(
     with pytest.raises(FetchError) as caught:
         fetch_w33(client)
     message = str(caught.value)
-    assert "(line one line two [31m" in message
+    assert "(line one line two xxx" in message  # the escape sequence is gone, whole
     assert message.isprintable()
     assert len(message) < 320
 
@@ -756,6 +756,26 @@ MALFORMED: list[tuple[str, Any, str]] = [
     ("api-id-empty", {"items": [row_with(api_id="")]}, "row 1 has an api_id that is not an id: ''"),
     ("total-word", {"items": [], "total": "lots"}, "'total' is not a number: 'lots'"),
     ("apis-list", {"items": [], "apis": []}, "'apis' is a list, not an object"),
+    (
+        "both-row-keys-disagree",
+        {"items": [], "results": [row_with()]},
+        "it has both 'items' and 'results' and they disagree",
+    ),
+    (
+        "both-row-keys-one-null",
+        {"items": [row_with()], "results": None},
+        "it has both 'items' and 'results' and they disagree",
+    ),
+    (
+        "both-name-maps-disagree",
+        {"items": [row_with()], "apis": {"api-chat": {"title": "Chat"}}, "api_map": {}},
+        "it has both 'apis' and 'api_map' and they disagree",
+    ),
+    (
+        "api-map-list-beside-apis",
+        {"items": [], "apis": {}, "api_map": []},
+        "'api_map' is a list, not an object",
+    ),
 ]
 
 
@@ -772,6 +792,77 @@ def test_it_refuses_a_body_that_is_not_a_usage_report(
     assert message.startswith(f"the usage API returned an unexpected body: {problem}")
     assert "\n" not in message
     assert len(api.requests) == 1
+
+
+def test_it_accepts_both_spellings_of_a_key_when_they_agree() -> None:
+    rows = [row_with()]
+    body = {
+        "items": rows,
+        "results": rows,
+        "apis": {"api-chat": {"title": "Chat"}},
+        "api_map": {"api-chat": {"name": "Chat", "path": "/chat"}},
+    }
+    usage = parse_usage(encode_json(body), *W33)
+    assert [row.amount for row in usage.rows] == [Decimal("1.5")]
+    assert usage.api_names == {"api-chat": "Chat"}
+
+
+@pytest.mark.parametrize(
+    ("body", "said"),
+    [
+        ({"detail": "Invalid platform token"}, "Invalid platform token"),
+        ({"error": {"code": "quota", "message": "over quota"}}, "quota: over quota"),
+        ({"error": "maintenance"}, "maintenance"),
+        ({"detail": "x", "items": []}, "x"),
+        ({"detail": ["a", "b"]}, '["a", "b"]'),
+        ({"error": {"code": "\x1b]0;owned\x07bad\r\nnews"}}, "bad news"),
+        ({"detail": "\x9b31mred\x85" + "y" * 1000}, "red y"),
+    ],
+)
+def test_a_success_carrying_an_error_message_is_that_error(
+    api: UsageApiServer, client: UsageClient, body: dict[str, Any], said: str
+) -> None:
+    api.respond_next(200, body, headers={"Content-Type": "application/json"})
+    with pytest.raises(FetchError) as caught:
+        fetch_w33(client)
+    message = str(caught.value)
+    assert message.startswith(f"the usage API answered with an error instead of usage: {said}")
+    assert message.isprintable()
+    assert len(message) < 300
+
+
+@pytest.mark.parametrize("quiet", [{"detail": None}, {"error": None}, {"error": ""}])
+def test_an_empty_error_field_beside_the_rows_is_no_error(quiet: dict[str, Any]) -> None:
+    usage = parse_usage(encode_json({"items": [row_with()], **quiet}), *W33)
+    assert len(usage.rows) == 1
+
+
+@pytest.mark.parametrize(
+    ("amount", "kept"),
+    [
+        ("1e-999999999", Decimal("0E-12")),
+        ("-1e-999999999", Decimal("-0E-12")),
+        ("0.0000000000004", Decimal("0E-12")),
+        ("0.0000000000005", Decimal("0E-12")),  # half-even
+        ("0.0000000000015", Decimal("2E-12")),
+        ("1.1234567890123", Decimal("1.123456789012")),
+        ("0.000001", Decimal("0.000001")),
+        ("1E+14", Decimal("1E+14")),
+        ("123456789012345e-12", Decimal("123.456789012345")),
+    ],
+)
+def test_an_amount_is_kept_to_twelve_places(amount: str, kept: Decimal) -> None:
+    for spelled in (amount.encode(), f'"{amount}"'.encode()):  # a JSON number and a string
+        body = b'{"items": [{"date": "2024-08-12", "api_id": "a", "amount": %s}]}' % spelled
+        (row,) = parse_usage(body, *W33).rows
+        assert row.amount == kept
+        assert row.amount.as_tuple().exponent >= -12  # type: ignore[operator]
+        assert len(f"{row.amount:f}") < 40
+
+
+def test_a_tiny_total_is_bounded_too() -> None:
+    usage = parse_usage(b'{"items": [], "total": 1e-999999999}', *W33)
+    assert len(f"{usage.reported_total:f}") < 20
 
 
 def parsed_or_message(body: bytes) -> Usage | str:

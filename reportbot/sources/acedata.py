@@ -31,7 +31,7 @@ from reportbot import __version__
 from reportbot.core.periods import iso_z, utc_bounds
 from reportbot.core.usage import Usage
 from reportbot.errors import ConfigError, FetchError
-from reportbot.sources.usage_body import one_line, parse_usage, text_of
+from reportbot.sources.usage_body import one_line, parse_usage, server_message, text_of
 
 log = logging.getLogger("reportbot.sources.acedata")
 for _chatty in ("httpx", "httpcore"):
@@ -267,13 +267,8 @@ def _error_detail(body: bytes) -> str:
         payload = json.loads(body)
     except (ValueError, RecursionError):
         return text_of(body)
-    if isinstance(payload, dict):
-        error, detail = payload.get("error"), payload.get("detail")
-        if isinstance(error, dict):
-            return ": ".join(str(error[key]) for key in ("code", "message") if error.get(key))
-        if detail or error:
-            return str(detail or error)
-    return json.dumps(payload, ensure_ascii=False)
+    said = server_message(payload)
+    return json.dumps(payload, ensure_ascii=False) if said is None else said
 
 
 def _describe(exc: Exception) -> str:
