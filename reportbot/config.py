@@ -6,7 +6,6 @@ field; nothing here echoes a secret.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -21,17 +20,17 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reportbot import validators
 from reportbot.core.cron import DEFAULT_SCHEDULES, Cron, parse_cron
 from reportbot.errors import ConfigError
 
 DEFAULT_CONFIG = "reportbot.toml"
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
-_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGDZ][A-Z0-9]{8,}|webhook)$")
 
 
 class Settings(BaseSettings):
@@ -78,6 +77,26 @@ class Settings(BaseSettings):
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("slack_webhook_url")
+    @classmethod
+    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
+        """Checked here, since a library would put a bad URL (its secret) in its errors."""
+        if value is None:
+            return None
+        return SecretStr(validators.webhook_url(value.get_secret_value()))
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_is_an_address(cls, value: str | None) -> str | None:
+        return None if value is None else validators.sender(value)
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_folder_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_dir():
+            raise ValueError(f"REPORTBOT_TEMPLATES {str(value)!r} is not a folder")
+        return value
+
 
 class ReportConfig(BaseModel):
     """One ``[[reports]]`` table."""
@@ -94,7 +113,7 @@ class ReportConfig(BaseModel):
     top: int = Field(default=10, ge=1, le=500)
     slack: tuple[str, ...] = ()
     email: tuple[str, ...] = ()
-    chart: bool = False
+    chart: StrictBool = False
     credit_price: Decimal | None = Field(default=None, gt=0)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     source: Literal["acedata", "demo"] = "acedata"
@@ -120,22 +139,13 @@ class ReportConfig(BaseModel):
     @field_validator("slack")
     @classmethod
     def _valid_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for channel in value:
-            if not _CHANNEL.match(channel):
-                raise ValueError(
-                    f"{channel!r} is not a channel: "
-                    "use '#name', an id like C0123456789, or 'webhook'"
-                )
-        _no_duplicates(value)
+        validators.channels(value)
         return value
 
     @field_validator("email")
     @classmethod
     def _valid_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for address in value:
-            if not _EMAIL.match(address):
-                raise ValueError(f"{address!r} is not an email address")
-        _no_duplicates(value)
+        validators.addresses(value)
         return value
 
     @property
@@ -152,14 +162,6 @@ class ReportConfig(BaseModel):
         return tuple(f"slack:{c}" for c in self.slack) + tuple(f"email:{a}" for a in self.email)
 
 
-def _no_duplicates(values: Iterable[str]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value)
-
-
 @dataclass(frozen=True)
 class Config:
     settings: Settings
@@ -172,7 +174,8 @@ class Config:
         unknown = [n for n in names if n not in self.reports]
         if unknown:
             known = ", ".join(self.reports) or "none"
-            raise ConfigError(f"unknown report {', '.join(unknown)} (configured: {known})")
+            named = ", ".join(f"{n}{validators.did_you_mean(n, self.reports)}" for n in unknown)
+            raise ConfigError(f"unknown report {named} (configured: {known})")
         return [self.reports[n] for n in names]
 
 
@@ -198,7 +201,10 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> C
 
 def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:
     unknown = sorted(set(data) - {"reports"})
-    problems = [f"{source}: unknown top-level key {key!r}" for key in unknown]
+    problems = [
+        f"{source}: unknown top-level key {key!r}{validators.did_you_mean(key, ['reports'])}"
+        for key in unknown
+    ]
     tables = data.get("reports", [])
     if not isinstance(tables, list) or not tables:
         problems.append(f"{source}: no [[reports]] defined")
@@ -233,7 +239,13 @@ def _problems(where: str, exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "value"
+        if error["type"] == "extra_forbidden":
+            hint = validators.did_you_mean(field, ReportConfig.model_fields)
+            lines.append(f"{where}: unknown key {field!r}{hint}")
+            continue
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "bool_type":
+            message += " (write true or false, without quotes)"
         lines.append(f"{where}: {field}: {message}")
     return lines
 

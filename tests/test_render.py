@@ -37,6 +37,12 @@ def test_the_terminal_report_matches_its_golden_file() -> None:
         (pct(Decimal("-0.04")), "-0.0%"),
         (pct(None), "new"),
         (oneline("a\nb\r\n\tc\u2028d"), "a b c d"),
+        (oneline("c1\x85next\x9bline\x80\x9f"), "c1 next line"),
+        (oneline("\u202egnp.exe\u202c"), "gnp.exe"),
+        (oneline("a\u202ab\u202bc\u202dd\u2066e\u2067f\u2068g\u2069h"), "a b c d e f g h"),
+        (oneline("mark\u200eed\u200f\u061c"), "mark ed"),
+        (oneline("zero\u200bwidth\u2060joiner\ufeff"), "zero width joiner"),
+        (oneline("\U0001f468\u200d\U0001f469 ok\u200c"), "\U0001f468\u200d\U0001f469 ok\u200c"),
         (mrkdwn("<!here> & <@U1>"), "&lt;!here&gt; &amp; &lt;@U1&gt;"),
     ],
 )

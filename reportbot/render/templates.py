@@ -20,7 +20,13 @@ from reportbot.core.report import Report
 from reportbot.errors import ConfigError
 
 Flavour = Literal["html", "slack", "text"]
-_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
+# C0 and C1 controls, DEL, line/paragraph separators, the bidi embeddings, overrides, isolates
+# and marks, and the invisible zero-width space, word joiner and BOM. Zero-width (non-)joiners
+# stay: scripts and emoji sequences need them, and they cannot reorder or hide text.
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    "\u200e\u200f\u061c\u200b\u2060\ufeff]+"
+)
 _MRKDWN = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})
 
 
@@ -31,7 +37,7 @@ def builtin_templates() -> Path:
 
 
 def oneline(value: object) -> str:
-    """Data on one line: control characters and newlines become single spaces."""
+    """Data on one line: control characters (C0, C1, bidi), and newlines become spaces."""
     return _CONTROL.sub(" ", str(value)).strip()
 
 
