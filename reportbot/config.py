@@ -90,6 +90,15 @@ class Settings(BaseSettings):
     def _sender_is_an_address(cls, value: str | None) -> str | None:
         return None if value is None else validators.sender(value)
 
+    def model_post_init(self, context: Any, /) -> None:
+        """Every secret read (from the environment or ``.env``) is scrubbed from the logs."""
+        from reportbot.logs import SECRETS
+
+        for name in ("acedata_token", "slack_bot_token", "slack_webhook_url", "smtp_password"):
+            secret: SecretStr | None = getattr(self, name)
+            SECRETS.add(name.upper(), secret.get_secret_value() if secret else None)
+        SECRETS.add_database_url(self.database_url)
+
     @field_validator("templates")
     @classmethod
     def _templates_folder_exists(cls, value: Path | None) -> Path | None:
