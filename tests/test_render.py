@@ -102,3 +102,85 @@ def test_a_broken_override_is_a_one_line_config_error(
         render_text(demo_report(), tmp_path)
     assert says in str(raised.value)
     assert "\n" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    ("template", "says"),
+    [
+        ("{{ 'a' * 10**9 }}", "a value longer than 2,000,000 characters"),
+        ("{{ [1] * 10**8 }}", "a value longer than 2,000,000 characters"),
+        ("{{ (10 ** 999) ** 999 }}", "a power too large to print"),
+        ("{{ 2 ** 99999999 }}", "a power too large to print"),
+        ("{{ '%-999999999s'|format('x') }}", "a format width above 1,000"),
+        ("{{ '%*s'|format(999999999, 'x') }}", "a format width above 1,000"),
+        ("{{ '%999999999s' % 'x' }}", "a format width above 1,000"),
+        ("{{ '{:>999999999}'.format('x') }}", "a format width above 1,000"),
+        ("{{ '{:{w}}'.format('x', w=999999999) }}", "a format width taken from a value"),
+        ("{{ 'x'|center(999999999) }}", "a width above 1,000"),
+        ("{{ 'x\nx'|indent(999999999) }}", "a width above 1,000"),
+        ("{% for i in range(99999) %}{{ 'y' * 99999 }}{% endfor %}", "output passed 2,000,000"),
+        ("{% for i in range(10**9) %}{% endfor %}", "a range longer than 100,000"),
+        ("{{ r.__class__.__mro__ }}", "access to attribute '__class__'"),
+        ("{{ r.name.__class__.__base__.__subclasses__() }}", "is unsafe"),
+        ("{{ cycler.__init__.__globals__ }}", "access to attribute '__init__'"),
+        ("{{ r.top[0].daily.__len__ }}", "is unsafe"),
+        ("{% set x = r.name.upper.__self__ %}{{ x.__class__ }}", "is unsafe"),
+    ],
+)
+def test_an_override_template_cannot_escape_or_exhaust_the_sandbox(
+    tmp_path: Path, template: str, says: str
+) -> None:
+    write(tmp_path, "text/report.txt.j2", template)
+    with pytest.raises(ConfigError) as raised:
+        render_text(demo_report(), tmp_path)
+    message = str(raised.value)
+    assert message.startswith("template text/report.txt.j2")
+    assert says in message and "\n" not in message
+
+
+def test_nested_loops_that_never_end_stop_at_the_time_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from reportbot.render import sandbox
+
+    monkeypatch.setattr(sandbox, "TIME_LIMIT", 0.0)  # no sleeping: the deadline is already past
+    write(
+        tmp_path,
+        "text/report.txt.j2",
+        "{% for i in range(9) %}{% for j in range(9) %}{% endfor %}{% endfor %}",
+    )
+    with pytest.raises(ConfigError, match="ran longer than 0 s"):
+        render_text(demo_report(), tmp_path)
+
+
+def test_the_built_in_templates_render_the_same_inside_the_sandbox(tmp_path: Path) -> None:
+    report = demo_report()
+    assert render_text(report, tmp_path) == render_text(report)
+    assert slack_messages(report, tmp_path) == slack_messages(report)
+
+
+@pytest.mark.parametrize(
+    ("files", "problems"),
+    [
+        ({"text/report.txt.j2": "{{ r.total }}"}, []),
+        (
+            {"text/report.txt.j2": "ok\n{% if %}", "slack/line.md.j2": "{{ x }"},
+            ["template slack/line.md.j2 line 1:", "template text/report.txt.j2 line 2:"],
+        ),
+        ({"email/report.html.j2": "{% for %}"}, ["template email/report.html.j2 line 1:"]),
+    ],
+)
+def test_check_templates_names_every_broken_file_and_line(
+    tmp_path: Path, files: dict[str, str], problems: list[str]
+) -> None:
+    from reportbot.render.templates import check_templates
+
+    for name, text in files.items():
+        write(tmp_path, name, text)
+    if not problems:
+        check_templates(tmp_path)
+        return
+    with pytest.raises(ConfigError) as raised:
+        check_templates(tmp_path)
+    assert raised.value.exit_status == 2
+    assert [p.split(":")[0] + ":" for p in raised.value.problems] == problems
