@@ -205,7 +205,12 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> C
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return Config(settings, parse_reports(data, str(path)), path)
+    reports = parse_reports(data, str(path))
+    if settings.templates is not None:
+        from reportbot.render.templates import check_templates  # Jinja: only when overriding
+
+        check_templates(settings.templates)
+    return Config(settings, reports, path)
 
 
 def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:

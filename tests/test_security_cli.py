@@ -33,3 +33,29 @@ def test_an_out_of_range_period_is_bad_usage_on_one_line(tmp_path: Path, period:
     assert done.stderr.count("\n") == 1
     assert f"bad period {period!r}" in done.stderr
     assert "internal error" not in done.stderr
+
+
+def test_a_broken_override_template_stops_every_command_at_start_naming_file_and_line(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "reportbot.toml").write_text(
+        '[[reports]]\nname = "r"\nslack = ["#x"]\n', encoding="utf-8"
+    )
+    (tmp_path / "mine" / "slack").mkdir(parents=True)
+    (tmp_path / "mine" / "slack" / "line.md.j2").write_text("ok\n{{ r.name }", encoding="utf-8")
+    env = {"REPORTBOT_TEMPLATES": str(tmp_path / "mine"), "ACEDATA_TOKEN": "platform-v1-x"}
+    env["ACEDATA_BASE_URL"] = "http://127.0.0.1:9"  # never called: the error comes first
+    for command in (["run", "r", "--dry-run"], ["list"], ["check"]):
+        done = reportbot(tmp_path, *command, **env)
+        assert done.returncode == 2, done.stderr
+        assert done.stderr.startswith("reportbot: error: template slack/line.md.j2 line 2: ")
+        assert done.stderr.count("\n") == 1
+
+
+def test_a_missing_override_folder_is_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "reportbot.toml").write_text(
+        '[[reports]]\nname = "r"\nslack = ["#x"]\n', encoding="utf-8"
+    )
+    done = reportbot(tmp_path, "list", REPORTBOT_TEMPLATES=str(tmp_path / "nope"))
+    assert done.returncode == 2
+    assert "REPORTBOT_TEMPLATES" in done.stderr and "is not a folder" in done.stderr
