@@ -85,6 +85,13 @@ class Settings(BaseSettings):
             return None
         return SecretStr(validators.webhook_url(value.get_secret_value()))
 
+    @field_validator("slack_bot_token")
+    @classmethod
+    def _slack_token_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        return SecretStr(validators.header_token("SLACK_BOT_TOKEN", value.get_secret_value()))
+
     @field_validator("smtp_from")
     @classmethod
     def _sender_is_an_address(cls, value: str | None) -> str | None:

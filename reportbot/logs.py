@@ -56,6 +56,8 @@ def _spellings(label: str, value: str) -> list[str]:
     """The value, stripped, percent-encoded and decoded; a webhook's path on its own too."""
     value = value.strip()
     forms = [value, quote(value, safe=""), quote(value, safe="/:@"), unquote(value)]
+    forms.append(repr(value)[1:-1])  # as a repr() shows it: control characters escaped
+    forms.append(repr(value.encode("utf-8", "replace"))[2:-1])  # and as bytes
     if label == "SLACK_WEBHOOK_URL":
         try:
             path = urlsplit(value).path

@@ -53,6 +53,17 @@ def webhook_url(url: str) -> str:
     return url
 
 
+def header_token(name: str, token: str) -> str:
+    """A token sent in an HTTP header, stripped; the message never shows it."""
+    token = token.strip()
+    if not (token.isascii() and token.isprintable()) or any(c.isspace() for c in token):
+        raise ValueError(
+            f"{name} contains spaces or characters an HTTP header cannot carry "
+            "(it is not shown: copy it again)"
+        )
+    return token
+
+
 def is_http_url(url: str) -> bool:
     if not (url.isascii() and url.isprintable()) or any(c.isspace() for c in url):
         return False

@@ -289,3 +289,13 @@ def test_a_missing_templates_folder_is_a_config_error(
     assert f"REPORTBOT_TEMPLATES {str(workdir / 'my-templates')!r} is not a folder" in problem
     (workdir / "my-templates").mkdir()
     assert load_config(write(workdir, GOOD)).settings.templates == workdir / "my-templates"
+
+
+@pytest.mark.parametrize("token", ["xoxb-SEKRET\r\nX: 1", "xoxb-SEKRET two", "xoxb-SEKRET-\u00e9"])
+def test_a_slack_token_that_no_header_can_carry_is_refused_without_showing_it(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    (problem,) = problems_of(write(workdir, GOOD))
+    assert "SLACK_BOT_TOKEN contains spaces or characters an HTTP header cannot carry" in problem
+    assert "SEKRET" not in problem

@@ -97,3 +97,10 @@ def test_a_secret_is_blanked_out_in_every_spelling(value: str, text: str, scrubb
 def test_the_global_secrets_know_the_settings_secrets() -> None:
     Settings(acedata_token="platform-v1-GLOBAL-secret")  # type: ignore[arg-type]
     assert "platform-v1-GLOBAL-secret" not in SECRETS.scrub("x platform-v1-GLOBAL-secret y")
+
+
+def test_a_secret_with_control_characters_is_blanked_out_as_repr_shows_it_too() -> None:
+    secrets = Secrets()
+    secrets.add("SLACK_BOT_TOKEN", "xoxb-SECRET\r\nX: 1")
+    shown = "Invalid header value b'Bearer xoxb-SECRET\\r\\nX: 1'"
+    assert secrets.scrub(shown) == "Invalid header value b'Bearer [SLACK_BOT_TOKEN]'"

@@ -153,6 +153,39 @@ def test_no_failure_shows_a_secret(world: World) -> None:
 
 
 @pytest.mark.parametrize(
+    "malformed",
+    [
+        {"ACEDATA_TOKEN": "platform-v1-ACESECRET with space"},
+        {"ACEDATA_TOKEN": "platform-v1-ACESECRET\nX-Injected: 1"},
+        {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET\r\nX-Injected: 1"},
+        {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET-\u00e9"},
+        {"SMTP_PASSWORD": "SMTPSECRET\r\nRSET"},
+        {"SMTP_PASSWORD": "SMTPSECRET-\u00e9\u00e8"},
+        {"REPORTBOT_DATABASE_URL": "postgresql://u:PGSECRET@[::1/x"},
+        {"REPORTBOT_DATABASE_URL": "nosuchdb://u:PGSECRET@h/x"},
+    ],
+    ids=[
+        "token-space",
+        "token-newline",
+        "slack-crlf",
+        "slack-accent",
+        "smtp-crlf",
+        "smtp-accent",
+        "db-bad-host",
+        "db-bad-scheme",
+    ],
+)
+@pytest.mark.parametrize("flags", [("-v",), ("--log-format", "json")])
+def test_a_malformed_secret_fails_without_showing_itself(
+    world: World, malformed: dict[str, str], flags: tuple[str, ...]
+) -> None:
+    done = world.run(*flags, "run", "--all", "--period", "2024-W33", "--force", **malformed)
+    assert done.returncode in (1, 2), done.stderr
+    world.run(*flags, "check", **malformed)
+    assert_no_secret(world)
+
+
+@pytest.mark.parametrize(
     "webhook",
     [
         f"http://127.0.0.1:9/hooks/{HOOK_SECRET} 0123",  # InvalidURL in http.client
