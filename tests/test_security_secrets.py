@@ -152,30 +152,26 @@ def test_no_failure_shows_a_secret(world: World) -> None:
     assert_no_secret(world)
 
 
+MALFORMED = {
+    "token-space": {"ACEDATA_TOKEN": "platform-v1-ACESECRET with space"},
+    "token-newline": {"ACEDATA_TOKEN": "platform-v1-ACESECRET\nX-Injected: 1"},
+    "slack-crlf": {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET\r\nX-Injected: 1"},
+    "slack-accent": {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET-\u00e9"},
+    "smtp-crlf": {"SMTP_PASSWORD": "SMTPSECRET\r\nRSET"},
+    "smtp-accent": {"SMTP_PASSWORD": "SMTPSECRET-\u00e9\u00e8"},
+    "db-bad-host": {"REPORTBOT_DATABASE_URL": "postgresql://u:PGSECRET@[::1/x"},
+    "db-bad-scheme": {"REPORTBOT_DATABASE_URL": "nosuchdb://u:PGSECRET@h/x"},
+}
+
+
 @pytest.mark.parametrize(
-    "malformed",
+    ("malformed", "flags"),
     [
-        {"ACEDATA_TOKEN": "platform-v1-ACESECRET with space"},
-        {"ACEDATA_TOKEN": "platform-v1-ACESECRET\nX-Injected: 1"},
-        {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET\r\nX-Injected: 1"},
-        {"SLACK_BOT_TOKEN": "xoxb-SLACKSECRET-\u00e9"},
-        {"SMTP_PASSWORD": "SMTPSECRET\r\nRSET"},
-        {"SMTP_PASSWORD": "SMTPSECRET-\u00e9\u00e8"},
-        {"REPORTBOT_DATABASE_URL": "postgresql://u:PGSECRET@[::1/x"},
-        {"REPORTBOT_DATABASE_URL": "nosuchdb://u:PGSECRET@h/x"},
+        (settings, ("-v",) if index % 2 else ("--log-format", "json"))
+        for index, settings in enumerate(MALFORMED.values())
     ],
-    ids=[
-        "token-space",
-        "token-newline",
-        "slack-crlf",
-        "slack-accent",
-        "smtp-crlf",
-        "smtp-accent",
-        "db-bad-host",
-        "db-bad-scheme",
-    ],
+    ids=list(MALFORMED),
 )
-@pytest.mark.parametrize("flags", [("-v",), ("--log-format", "json")])
 def test_a_malformed_secret_fails_without_showing_itself(
     world: World, malformed: dict[str, str], flags: tuple[str, ...]
 ) -> None:
