@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import subprocess_env
+from tests.fakes.usage_api import UsageApiServer
 
 
 def reportbot(folder: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -59,3 +60,55 @@ def test_a_missing_override_folder_is_exit_2(tmp_path: Path) -> None:
     done = reportbot(tmp_path, "list", REPORTBOT_TEMPLATES=str(tmp_path / "nope"))
     assert done.returncode == 2
     assert "REPORTBOT_TEMPLATES" in done.stderr and "is not a folder" in done.stderr
+
+
+HOSTILE_BODIES: dict[str, tuple[bytes | dict[str, object], int, str]] = {
+    "both-shapes": (
+        {"items": [], "results": [{"date": "2024-08-12", "api_id": "a", "amount": 5}]},
+        1,
+        "it has both 'items' and 'results' and they disagree",
+    ),
+    "detail-on-200": ({"detail": "quota \x1b[31mexceeded\x1b[0m"}, 1, "quota exceeded"),
+    "nan": (b'{"items": [{"date": "2024-08-12", "api_id": "a", "amount": NaN}]}', 1, "NaN"),
+    "html": (b"<html><title>Bad gateway</title></html>", 1, "an HTML page: Bad gateway"),
+    "huge": (b'{"items": [{"date": "2024-08-12", "api_id": "a", "amount": 1e15}]}', 1, "1E+15"),
+    "tiny": (
+        b'{"items": [{"date": "2024-08-12", "api_id": "a", "amount": 1e-999999999},'
+        b' {"date": "2024-08-12", "api_id": "b", "amount": 2.5}]}',
+        0,
+        "",
+    ),
+}
+
+
+@pytest.mark.parametrize(("body", "status", "says"), HOSTILE_BODIES.values(), ids=HOSTILE_BODIES)
+def test_a_hostile_usage_body_is_one_error_or_a_small_report(
+    tmp_path: Path,
+    usage_api: UsageApiServer,
+    body: bytes | dict[str, object],
+    status: int,
+    says: str,
+) -> None:
+    (tmp_path / "reportbot.toml").write_text(
+        '[[reports]]\nname = "r"\nslack = ["#x"]\n', encoding="utf-8"
+    )
+    usage_api.respond_next(200, body, headers={"Content-Type": "application/json"})
+    done = reportbot(
+        tmp_path,
+        "run",
+        "r",
+        "--period",
+        "2024-W33",
+        "--dry-run",
+        "--out",
+        "out",
+        ACEDATA_TOKEN="platform-v1-x",
+        ACEDATA_BASE_URL=usage_api.url,
+    )
+    assert done.returncode == status, done.stderr
+    assert "Traceback" not in done.stderr and "\x1b" not in done.stdout + done.stderr
+    if status:
+        assert says in done.stdout + done.stderr
+        return
+    written = sum(path.stat().st_size for path in (tmp_path / "out").iterdir())
+    assert written < 200_000  # the 1e-999999999 row is 0, not a million digits
