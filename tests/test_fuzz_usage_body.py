@@ -11,6 +11,7 @@ Never another exception, never silent zeros. ``HYPOTHESIS_PROFILE=explore`` draw
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from decimal import Decimal
 from fractions import Fraction
@@ -284,4 +285,7 @@ def test_duplicate_rows_add_up_and_refunds_are_negative_amounts(
     report = built(body)
     assert isinstance(report, Report)
     assert report.total == total
-    assert "-" in render_text(report)
+    text = render_text(report)
+    assert "-" in text
+    shares = [float(p) for p in re.findall(r"\s(-?[\d.]+)%\s", text)]  # only sensible shares
+    assert all(-100 <= p <= 100 for p in shares), text

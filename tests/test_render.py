@@ -12,7 +12,15 @@ from reportbot.core.report import compute_report
 from reportbot.core.usage import Usage, UsageRow
 from reportbot.errors import ConfigError
 from reportbot.render.slack import slack_messages
-from reportbot.render.templates import credits, mrkdwn, oneline, pct, render_text, signed
+from reportbot.render.templates import (
+    credits,
+    mrkdwn,
+    oneline,
+    pct,
+    render_text,
+    share,
+    signed,
+)
 from tests.conftest import demo_report
 
 GOLDEN = Path(__file__).parent / "golden" / "text"
@@ -36,6 +44,11 @@ def test_the_terminal_report_matches_its_golden_file() -> None:
         (pct(Decimal("12.345")), "+12.3%"),
         (pct(Decimal("-0.04")), "-0.0%"),
         (pct(None), "new"),
+        (share(Decimal("0.5")), "50.0%"),
+        (share(Decimal("1")), "100.0%"),
+        (share(Decimal("0")), "0.0%"),
+        (share(Decimal("-0.4")), "—"),  # a refund against a positive total
+        (share(Decimal("2.5")), "—"),  # a line bigger than a total shrunk by refunds
         (oneline("a\nb\r\n\tc\u2028d"), "a b c d"),
         (oneline("c1\x85next\x9bline\x80\x9f"), "c1 next line"),
         (oneline("\u202egnp.exe\u202c"), "gnp.exe"),

@@ -62,7 +62,8 @@ def pct(value: Decimal | None, digits: int = 1) -> str:
 
 
 def share(value: Decimal) -> str:
-    return f"{value * 100:.1f}%"
+    """A share of the period total; "—" outside 0–100%, where refunds make it meaningless."""
+    return f"{value * 100:.1f}%" if 0 <= value <= 1 else "—"
 
 
 def arrow(value: Decimal) -> str:
