@@ -272,7 +272,7 @@ def test_any_bytes_give_a_report_or_one_error(body: bytes) -> None:
     ("rows", "total"),
     [
         ([("2024-08-12", "a", "5"), ("2024-08-12", "a", "5")], Decimal(10)),  # duplicates add up
-        ([("2024-08-12", "a", "5"), ("2024-08-13", "a", "-7.25")], Decimal("-2.25")),  # refund
+        ([("2024-08-12", "a", "5"), ("2024-08-13", "b", "-7.25")], Decimal("-2.25")),  # refund
         ([("2024-08-12", "a", "-3")], Decimal(-3)),  # a period of refunds only
     ],
 )
