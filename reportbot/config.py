@@ -99,6 +99,14 @@ class Settings(BaseSettings):
 
     def model_post_init(self, context: Any, /) -> None:
         """Every secret read (from the environment or ``.env``) is scrubbed from the logs."""
+        self._remember_secrets()
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Unpickled in a worker's child process: its logs are scrubbed there too."""
+        super().__setstate__(state)
+        self._remember_secrets()
+
+    def _remember_secrets(self) -> None:
         from reportbot.logs import SECRETS
 
         for name in ("acedata_token", "slack_bot_token", "slack_webhook_url", "smtp_password"):

@@ -104,3 +104,16 @@ def test_a_secret_with_control_characters_is_blanked_out_as_repr_shows_it_too() 
     secrets.add("SLACK_BOT_TOKEN", "xoxb-SECRET\r\nX: 1")
     shown = "Invalid header value b'Bearer xoxb-SECRET\\r\\nX: 1'"
     assert secrets.scrub(shown) == "Invalid header value b'Bearer [SLACK_BOT_TOKEN]'"
+
+
+def test_settings_sent_to_a_child_process_teach_it_their_secrets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import pickle
+
+    settings = Settings(smtp_password="child-SECRET-pw")  # type: ignore[arg-type]
+    sent = pickle.dumps(settings)
+    monkeypatch.setattr(SECRETS, "_labels", {})  # a fresh process knows nothing
+    monkeypatch.setattr(SECRETS, "_order", [])
+    assert pickle.loads(sent) == settings
+    assert SECRETS.scrub("AUTH child-SECRET-pw") == "AUTH [SMTP_PASSWORD]"
