@@ -74,11 +74,14 @@ class World:
             }
         )
 
-    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, *args: str, unset: tuple[str, ...] = (), **env: str
+    ) -> subprocess.CompletedProcess[str]:
+        variables = {k: v for k, v in self.env(**env).items() if k not in unset}
         done = subprocess.run(
             [sys.executable, "-m", "reportbot", *args],
             cwd=self.folder,
-            env=self.env(**env),
+            env=variables,
             capture_output=True,
             text=True,
             timeout=120,
@@ -93,7 +96,7 @@ class World:
         files = [
             path.read_bytes().decode("utf-8", "replace")
             for path in self.folder.rglob("*")
-            if path.is_file() and path.suffix != ".pem"
+            if path.is_file() and path.suffix != ".pem" and path.name != ".env"
         ]
         posts = [json.dumps([p.text, p.blocks], ensure_ascii=False) for p in self.slack.posts]
         mails = [m.raw.decode("utf-8", "replace") for m in self.smtp.messages]
@@ -178,6 +181,19 @@ def test_a_malformed_secret_fails_without_showing_itself(
     done = world.run(*flags, "run", "--all", "--period", "2024-W33", "--force", **malformed)
     assert done.returncode in (1, 2), done.stderr
     world.run(*flags, "check", **malformed)
+    assert_no_secret(world)
+
+
+def test_secrets_only_in_a_dotenv_file_never_show(world: World) -> None:
+    env = world.env(SLACK_BOT_TOKEN="xoxb-WRONGSECRET-dotenv", SMTP_PASSWORD="WRONGSECRET-dotenv")
+    secret_names = ("ACEDATA_TOKEN", "SLACK_BOT_TOKEN", "SMTP_PASSWORD", "REPORTBOT_DATABASE_URL")
+    lines = [f"{name}={env[name]}" for name in secret_names]
+    (world.folder / ".env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    world.api.fail_next(401, {"detail": f"Invalid platform token {TOKEN}"})
+    week = ("--period", "2024-W33")
+    assert world.run("-v", "run", "--all", *week, unset=secret_names).returncode == 1
+    assert world.run("-v", "run", "--all", *week, unset=secret_names).returncode == 1
+    assert world.run("--log-format", "json", "check", unset=secret_names).returncode == 1
     assert_no_secret(world)
 
 
