@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,20 +78,13 @@ class Settings(BaseSettings):
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("slack_webhook_url")
+    @field_validator("slack_webhook_url", "slack_bot_token")
     @classmethod
-    def _webhook_is_a_url(cls, value: SecretStr | None) -> SecretStr | None:
-        """Checked here, since a library would put a bad URL (its secret) in its errors."""
+    def _sendable(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Checked here, since a library would put a bad URL or token (the secret) in errors."""
         if value is None:
             return None
-        return SecretStr(validators.webhook_url(value.get_secret_value()))
-
-    @field_validator("slack_bot_token")
-    @classmethod
-    def _slack_token_fits_a_header(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is None:
-            return None
-        return SecretStr(validators.header_token("SLACK_BOT_TOKEN", value.get_secret_value()))
+        return SecretStr(validators.sendable(info.field_name or "", value.get_secret_value()))
 
     @field_validator("smtp_from")
     @classmethod
@@ -117,9 +111,7 @@ class Settings(BaseSettings):
     @field_validator("templates")
     @classmethod
     def _templates_folder_exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_dir():
-            raise ValueError(f"REPORTBOT_TEMPLATES {str(value)!r} is not a folder")
-        return value
+        return None if value is None else validators.folder("REPORTBOT_TEMPLATES", value)
 
 
 class ReportConfig(BaseModel):

@@ -9,6 +9,7 @@ import difflib
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 from urllib.parse import urlsplit
 
 _EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
@@ -51,6 +52,19 @@ def webhook_url(url: str) -> str:
             "Webhooks page)"
         )
     return url
+
+
+def sendable(field: str, value: str) -> str:
+    """A secret that is sent somewhere, checked for where it goes (the webhook, a header)."""
+    return (
+        webhook_url(value) if field == "slack_webhook_url" else header_token(field.upper(), value)
+    )
+
+
+def folder(name: str, path: Path) -> Path:
+    if not path.is_dir():
+        raise ValueError(f"{name} {str(path)!r} is not a folder")
+    return path
 
 
 def header_token(name: str, token: str) -> str:
