@@ -997,3 +997,31 @@ def test_it_reads_a_long_period_of_many_rows_exactly(
     usage = client.fetch(start, date(2024, 12, 31), ZoneInfo("UTC"))
     assert len(usage.rows) == len(rows)
     assert usage.reported_total == sum((Decimal(f"0.{i:03d}") for i in range(30)), Decimal(0)) * 366
+
+
+def test_it_refuses_a_body_larger_than_the_cap_counting_decompressed_bytes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gzip
+
+    from reportbot.sources import acedata
+
+    monkeypatch.setattr(acedata, "MAX_BODY_BYTES", 100_000)
+    bomb = gzip.compress(b'{"items": [' + b" " * 1_000_000 + b"]}")  # ~1 KB on the wire
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=bomb, headers={"content-encoding": "gzip"})
+
+    with pytest.raises(FetchError, match="the usage API sent more than 100,000 bytes: refused"):
+        fetch_w33(mock_client(handler, []))
+
+
+def test_it_reads_a_gzipped_body() -> None:
+    import gzip
+
+    body = gzip.compress(encode_json({"items": ROWS}))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=body, headers={"content-encoding": "gzip"})
+
+    assert len(fetch_w33(mock_client(handler, [])).rows) == len(ROWS)

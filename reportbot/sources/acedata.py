@@ -41,6 +41,7 @@ for _chatty in ("httpx", "httpcore"):
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 RETRY_AFTER_CAP = 60.0
+MAX_BODY_BYTES = 256 << 20  # a year of 2,000 APIs a day is ~50 MB
 
 _RETRY_STATUSES = frozenset({408, 409, 429, *range(500, 600)})
 _RETRY_ERRORS = (
@@ -143,7 +144,8 @@ class UsageClient:
     def _attempt(self, params: Params) -> Outcome:
         headers = {"accept": "application/json", "authorization": f"Bearer {self._token}"}
         try:
-            return self._http.get(self._url, params=params, headers=headers)
+            with self._http.stream("GET", self._url, params=params, headers=headers) as response:
+                return _read_capped(response)
         except _RETRY_ERRORS as exc:
             return exc
         except httpx.HTTPError as exc:
@@ -166,6 +168,24 @@ class UsageClient:
 
     def _scrub(self, message: str) -> str:
         return message.replace(self._token, "[ACEDATA_TOKEN]")
+
+
+def _read_capped(response: httpx.Response) -> httpx.Response:
+    """The response with its body read, refusing one larger than MAX_BODY_BYTES."""
+    body = bytearray()
+    for chunk in response.iter_bytes():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            limit = f"{MAX_BODY_BYTES:,} bytes"
+            raise FetchError(
+                f"the usage API sent more than {limit}: refused, as no usage is that big"
+            )
+    headers = response.headers.copy()
+    for decoded in ("content-encoding", "content-length"):  # the body is decoded: bombs count
+        headers.pop(decoded, None)
+    return httpx.Response(
+        response.status_code, headers=headers, content=bytes(body), request=response.request
+    )
 
 
 def aggregate_url(base_url: str) -> httpx.URL:
