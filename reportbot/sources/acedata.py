@@ -298,6 +298,3 @@ def _describe(exc: Exception) -> str:
 
 def _shown(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.netloc.decode()}{url.path}"
-
-
-# --- the body ------------------------------------------------------------------------------
