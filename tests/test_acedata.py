@@ -844,20 +844,23 @@ def test_an_empty_error_field_beside_the_rows_is_no_error(quiet: dict[str, Any])
         ("-1e-999999999", Decimal("-0E-12")),
         ("0.0000000000004", Decimal("0E-12")),
         ("0.0000000000005", Decimal("0E-12")),  # half-even
-        ("0.0000000000015", Decimal("2E-12")),
-        ("1.1234567890123", Decimal("1.123456789012")),
+        ("0.0000000000009", Decimal("1E-12")),
+        ("0E-999999", Decimal("0E-12")),
+        ("0.0000000000015", Decimal("1.5E-12")),  # a pico-credit or more: exact
+        ("1.1234567890123456789", Decimal("1.1234567890123456789")),
         ("0.000001", Decimal("0.000001")),
         ("1E+14", Decimal("1E+14")),
         ("123456789012345e-12", Decimal("123.456789012345")),
     ],
 )
-def test_an_amount_is_kept_to_twelve_places(amount: str, kept: Decimal) -> None:
+def test_an_amount_below_a_pico_credit_is_rounded_to_twelve_places(
+    amount: str, kept: Decimal
+) -> None:
     for spelled in (amount.encode(), f'"{amount}"'.encode()):  # a JSON number and a string
         body = b'{"items": [{"date": "2024-08-12", "api_id": "a", "amount": %s}]}' % spelled
         (row,) = parse_usage(body, *W33).rows
-        assert row.amount == kept
-        assert row.amount.as_tuple().exponent >= -12  # type: ignore[operator]
-        assert len(f"{row.amount:f}") < 40
+        assert row.amount == kept and str(row.amount) == str(kept)
+        assert len(f"{row.amount:f}") <= len(amount) + 14
 
 
 def test_a_tiny_total_is_bounded_too() -> None:
@@ -1004,9 +1007,9 @@ def test_it_refuses_a_body_larger_than_the_cap_counting_decompressed_bytes(
 ) -> None:
     import gzip
 
-    from reportbot.sources import acedata
+    from reportbot.sources import transfer
 
-    monkeypatch.setattr(acedata, "MAX_BODY_BYTES", 100_000)
+    monkeypatch.setattr(transfer, "MAX_BODY_BYTES", 100_000)
     bomb = gzip.compress(b'{"items": [' + b" " * 1_000_000 + b"]}")  # ~1 KB on the wire
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -1025,3 +1028,55 @@ def test_it_reads_a_gzipped_body() -> None:
         return httpx.Response(200, content=body, headers={"content-encoding": "gzip"})
 
     assert len(fetch_w33(mock_client(handler, [])).rows) == len(ROWS)
+
+
+class FakeClock:
+    """Monotonic seconds that pass only when the client sleeps (or a test says so)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_a_fetch_gives_up_when_its_deadline_leaves_no_time_for_another_attempt() -> None:
+    clock = FakeClock()
+    client = UsageClient(
+        httpx.Client(transport=httpx.MockTransport(lambda request: httpx.Response(503))),
+        "https://platform.example",
+        TOKEN,
+        max_attempts=10,
+        backoff_base=1.0,
+        backoff_cap=100.0,
+        sleep=clock.sleep,
+        rng=random.Random(1),
+        deadline=10.0,
+        clock=clock,
+    )
+    with pytest.raises(FetchError) as caught:
+        fetch_w33(client)
+    assert str(caught.value).startswith("the usage API kept answering 503")
+    assert "the 10 s a fetch may take leave no time for attempt 5" in str(caught.value)
+    assert clock.now <= 10.0
+
+
+def test_a_body_still_arriving_when_the_deadline_passes_is_given_up() -> None:
+    clock = FakeClock()
+
+    def trickle(request: httpx.Request) -> httpx.Response:
+        def chunks() -> Iterator[bytes]:
+            for _ in range(100):
+                clock.now += 1.0  # a slow server: a second a chunk
+                yield b" "
+
+        return httpx.Response(200, content=chunks())
+
+    http = httpx.Client(transport=httpx.MockTransport(trickle))
+    client = UsageClient(http, "https://platform.example", TOKEN, deadline=5.0, clock=clock)
+    with pytest.raises(FetchError, match="still sending when the fetch's time was up"):
+        fetch_w33(client)
+    assert clock.now < 10

@@ -5,8 +5,10 @@
       ├── transport error, 408 409 429 5xx   retried with capped exponential backoff and jitter,
       │                                      Retry-After honoured; FetchError once attempts run out
       ├── any other 3xx or 4xx               FetchError at once, saying what to fix
-      └── 2xx                                parsed; a body not of the expected shape is a
-                                             FetchError naming what was wrong, never zeros
+      ├── 2xx                                parsed; a body not of the expected shape is a
+      │                                      FetchError naming what was wrong, never zeros
+      └── FETCH_DEADLINE passed, or a body   FetchError: no wait or read runs past the
+          over MAX_BODY_BYTES (decoded)      deadline (sources/transfer.py)
 
 The body is read by reportbot.sources.usage_body. The token only travels in a header, and every
 error message is scrubbed of it.
@@ -16,13 +18,11 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import ssl
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
-from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -31,6 +31,9 @@ from reportbot import __version__
 from reportbot.core.periods import iso_z, utc_bounds
 from reportbot.core.usage import Usage
 from reportbot.errors import ConfigError, FetchError
+from reportbot.sources.transfer import RETRY_AFTER_CAP as RETRY_AFTER_CAP  # re-exported
+from reportbot.sources.transfer import read_capped
+from reportbot.sources.transfer import retry_after as retry_after  # re-exported
 from reportbot.sources.usage_body import one_line, parse_usage, server_message, text_of
 
 log = logging.getLogger("reportbot.sources.acedata")
@@ -40,8 +43,7 @@ for _chatty in ("httpx", "httpcore"):
 
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-RETRY_AFTER_CAP = 60.0
-MAX_BODY_BYTES = 256 << 20  # a year of 2,000 APIs a day is ~50 MB
+FETCH_DEADLINE = 300.0  # seconds for a whole fetch, retries and waits included
 
 _RETRY_STATUSES = frozenset({408, 409, 429, *range(500, 600)})
 _RETRY_ERRORS = (
@@ -89,13 +91,15 @@ class UsageClient:
         backoff_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline: float = FETCH_DEADLINE,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
         self._url = aggregate_url(base_url)
         self._token = checked_token(token)
         self._max_attempts = max(1, max_attempts)
         self._backoff = (backoff_base, backoff_cap)
-        self._sleep = sleep
+        self._sleep, self._deadline, self._clock = sleep, deadline, clock
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
 
     def fetch(
@@ -120,17 +124,23 @@ class UsageClient:
         return usage
 
     def _send(self, params: Params) -> httpx.Response:
+        ends = self._clock() + self._deadline
         for attempt in range(self._max_attempts):
-            outcome = self._attempt(params)
+            outcome = self._attempt(params, ends)
             if isinstance(outcome, httpx.Response) and outcome.status_code not in _RETRY_STATUSES:
                 return accepted(outcome)
             if attempt + 1 < self._max_attempts:
-                self._retry_later(attempt, outcome)
+                self._retry_later(attempt, outcome, ends)
         tries = f"{self._max_attempts} attempt{'s' if self._max_attempts > 1 else ''}"
         raise FetchError(f"the usage API {self._failure(outcome)} after {tries}")
 
-    def _retry_later(self, attempt: int, outcome: Outcome) -> None:
+    def _retry_later(self, attempt: int, outcome: Outcome, ends: float) -> None:
         delay = self._delay(attempt, outcome)
+        if self._clock() + delay > ends:
+            raise FetchError(
+                f"the usage API {self._failure(outcome)}, and the {self._deadline:g} s a fetch "
+                f"may take leave no time for attempt {attempt + 2}"
+            )
         what = outcome.status_code if isinstance(outcome, httpx.Response) else _describe(outcome)
         log.warning(
             "the usage API failed (%s), attempt %d of %d: retrying in %.1f s",
@@ -141,11 +151,11 @@ class UsageClient:
         )
         self._sleep(delay)
 
-    def _attempt(self, params: Params) -> Outcome:
+    def _attempt(self, params: Params, ends: float) -> Outcome:
         headers = {"accept": "application/json", "authorization": f"Bearer {self._token}"}
         try:
             with self._http.stream("GET", self._url, params=params, headers=headers) as response:
-                return _read_capped(response)
+                return read_capped(response, ends, self._clock)
         except _RETRY_ERRORS as exc:
             return exc
         except httpx.HTTPError as exc:
@@ -168,24 +178,6 @@ class UsageClient:
 
     def _scrub(self, message: str) -> str:
         return message.replace(self._token, "[ACEDATA_TOKEN]")
-
-
-def _read_capped(response: httpx.Response) -> httpx.Response:
-    """The response with its body read, refusing one larger than MAX_BODY_BYTES."""
-    body = bytearray()
-    for chunk in response.iter_bytes():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            limit = f"{MAX_BODY_BYTES:,} bytes"
-            raise FetchError(
-                f"the usage API sent more than {limit}: refused, as no usage is that big"
-            )
-    headers = response.headers.copy()
-    for decoded in ("content-encoding", "content-length"):  # the body is decoded: bombs count
-        headers.pop(decoded, None)
-    return httpx.Response(
-        response.status_code, headers=headers, content=bytes(body), request=response.request
-    )
 
 
 def aggregate_url(base_url: str) -> httpx.URL:
@@ -236,29 +228,6 @@ def query_params(
     if user_id:
         params["user_id"] = user_id
     return params
-
-
-def retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds a ``Retry-After`` header asks to wait, capped; None if absent or unreadable."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = _seconds_until(value, now)
-    if not math.isfinite(seconds):
-        return None
-    return min(RETRY_AFTER_CAP, max(0.0, seconds))
-
-
-def _seconds_until(http_date: str, now: datetime) -> float:
-    try:
-        moment = parsedate_to_datetime(http_date)
-    except (TypeError, ValueError):
-        return math.nan
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - now).total_seconds()
 
 
 def accepted(response: httpx.Response) -> httpx.Response:

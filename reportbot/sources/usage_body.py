@@ -5,8 +5,9 @@ console's ``items``/``apis``/``title``. A body carrying both spellings of one ke
 same thing in both; a success carrying ``detail`` or ``error`` is the server's error message.
 
 Amounts are Credits, parsed exactly as ``Decimal`` (JSON numbers never pass through float):
-- kept exactly to ``AMOUNT_PLACES`` (12) decimal places, a pico-credit; finer digits are
-  rounded half-even, so ``1e-999999999`` counts as 0 and no figure grows a million digits;
+- kept exactly as written, except that an amount smaller than a pico-credit (10**-12, see
+  ``AMOUNT_PLACES``) is rounded half-even to 12 places: ``1e-999999999`` counts as 0, so no
+  figure grows a million digits (every other figure has at most the digits the body had);
 - refused from 10**15 Credits up (``AMOUNT_DIGITS``), and NaN/Infinity are refused;
 - negative amounts (refunds, credits given back) are kept and summed like any other;
 - duplicate rows (the same date and api_id twice) are all kept and added together: the
@@ -30,7 +31,7 @@ log = logging.getLogger("reportbot.sources.acedata")  # one logger for everythin
 
 DETAIL_LIMIT = 200
 AMOUNT_DIGITS = 15  # an amount of 10**15 Credits or more is garbage
-AMOUNT_PLACES = 12  # finer than a pico-credit is rounded away
+AMOUNT_PLACES = 12  # an amount below a pico-credit is rounded to 12 places
 _QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 _EXACT = Context(prec=AMOUNT_DIGITS + AMOUNT_PLACES + 1, rounding=ROUND_HALF_EVEN)
 
@@ -50,7 +51,7 @@ def parse_usage(body: bytes, start: date, end: date) -> Usage:
 
 def _json_object(body: bytes) -> dict[str, Any]:
     try:
-        payload = json.loads(body, parse_float=_json_decimal, parse_constant=_no_constant)
+        payload = json.loads(body, parse_float=Decimal, parse_constant=_no_constant)
     except (ValueError, RecursionError):
         raise _bad_body(f"it is not JSON ({one_line(text_of(body), 60) or 'empty'})") from None
     if not isinstance(payload, dict):
@@ -58,21 +59,9 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
-def _json_decimal(text: str) -> Decimal:
-    """A JSON fraction, exactly; one with more than 12 places or an exponent is bounded."""
-    amount = Decimal(text)
-    if len(text) > AMOUNT_PLACES + 2 or "e" in text or "E" in text:
-        return _bounded(amount)
-    return amount
-
-
-def _bounded(amount: Decimal) -> Decimal:
-    """At most AMOUNT_PLACES decimal places; an implausibly large value is returned as is."""
-    if not amount.is_finite() or amount.adjusted() >= AMOUNT_DIGITS:
-        return amount  # refused by the row check, with the row named
-    if amount.as_tuple().exponent < -AMOUNT_PLACES:  # type: ignore[operator]
-        return amount.quantize(_QUANTUM, context=_EXACT)
-    return amount
+def _pico(amount: Decimal) -> Decimal:
+    """An amount below a pico-credit (adjusted exponent < -12), rounded to 12 places."""
+    return amount.quantize(_QUANTUM, context=_EXACT)
 
 
 def _no_error_message(payload: dict[str, Any]) -> None:
@@ -125,8 +114,11 @@ def _rows(items: list[Any]) -> list[UsageRow]:
             amount = _amount(amount)
         if amount is None or type(api_id) is not str or not api_id:
             raise _bad_body(_row_problem(len(rows) + 1, item))
-        if amount.adjusted() >= AMOUNT_DIGITS:
+        adjusted = amount.adjusted()
+        if adjusted >= AMOUNT_DIGITS:
             raise _bad_body(_row_problem(len(rows) + 1, item))
+        if adjusted < -AMOUNT_PLACES:
+            amount = _pico(amount)
         append(_new_row(UsageRow, (day, api_id, amount)))
     return rows
 
@@ -184,9 +176,7 @@ def _amount(value: object) -> Decimal | None:
             return None
     else:
         return None
-    if not amount.is_finite() or amount.adjusted() >= AMOUNT_DIGITS:
-        return None
-    return _bounded(amount)
+    return amount if amount.is_finite() and amount.adjusted() < AMOUNT_DIGITS else None
 
 
 def _total(value: object) -> Decimal | None:
@@ -195,7 +185,7 @@ def _total(value: object) -> Decimal | None:
     total = _amount(value)
     if total is None:
         raise _bad_body(f"'total' is not a number: {_show(value)}")
-    return total
+    return _pico(total) if total.adjusted() < -AMOUNT_PLACES else total
 
 
 def _check_total(total: Decimal, rows: list[UsageRow], start: date, end: date) -> None:
