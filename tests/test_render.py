@@ -133,6 +133,17 @@ def test_a_broken_override_is_a_one_line_config_error(
         ("{{ 'x\nx'|indent(999999999) }}", "a width above 1,000"),
         ("{% for i in range(99999) %}{{ 'y' * 99999 }}{% endfor %}", "output passed 2,000,000"),
         ("{% for i in range(10**9) %}{% endfor %}", "a range longer than 100,000"),
+        ("{{ ('x' * 2000000)|replace('x', 'yy') }}", "a value longer than 2,000,000"),
+        ("{{ 'x'.replace('', 'y' * 1999999) }}", "a value longer than 2,000,000"),
+        ("{{ ('x' * 1999999).replace('x', 'xx') }}", "a value longer than 2,000,000"),
+        ("{{ range(99999)|join('z' * 99) }}", "a value longer than 2,000,000"),
+        ("{{ ('z' * 99).join(range(99999)|map('string')|list) }}", "a value longer than"),
+        ("{{ ('w ' * 999999)|wordwrap(1, wrapstring='\n' * 99) }}", "a value longer than"),
+        ("{{ 'x'.ljust(999999999) }}", "a width above 1,000"),
+        ("{{ 'x'.zfill(999999999) }}", "a width above 1,000"),
+        ("{{ '\t\t'.expandtabs(999999999) }}", "a width above 1,000"),
+        ("{{ lipsum(999999) }}", "a width above 1,000"),
+        ("{{ r.top * 10**7 }}", "a value longer than 2,000,000"),
         ("{{ r.__class__.__mro__ }}", "access to attribute '__class__'"),
         ("{{ r.name.__class__.__base__.__subclasses__() }}", "is unsafe"),
         ("{{ cycler.__init__.__globals__ }}", "access to attribute '__init__'"),
@@ -170,6 +181,14 @@ def test_the_built_in_templates_render_the_same_inside_the_sandbox(tmp_path: Pat
     report = demo_report()
     assert render_text(report, tmp_path) == render_text(report)
     assert slack_messages(report, tmp_path) == slack_messages(report)
+    from reportbot.render.email import render_email
+
+    inside, outside = render_email(report, tmp_path, chart=False), render_email(report, chart=False)
+    assert (inside.subject, inside.text, inside.html) == (
+        outside.subject,
+        outside.text,
+        outside.html,
+    )
 
 
 @pytest.mark.parametrize(

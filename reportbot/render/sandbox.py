@@ -4,7 +4,11 @@ Jinja's ``SandboxedEnvironment`` blocks attribute escapes (``__class__``, ``mro`
 callables) but not CPU or memory: ``{{ 'a' * 10**9 }}`` passes. Here, on top of it:
 - ``*``, ``**`` and ``%`` are checked before they run: no string or list longer than
   ``MAX_OUTPUT`` and no power of more than ``MAX_POWER_BITS`` bits is ever built;
-- ``format``/``center``/``indent`` and ``str.format`` refuse widths above ``MAX_WIDTH``;
+- ``format``/``center``/``indent``, ``str.format`` and the padding str methods (``ljust``,
+  ``rjust``, ``center``, ``zfill``, ``expandtabs``) refuse widths above ``MAX_WIDTH``;
+- ``replace``, ``join`` and ``wordwrap`` (filters and str methods) refuse a result they can
+  tell in advance would pass ``MAX_OUTPUT``; every filter checks the deadline and refuses a
+  result past ``MAX_OUTPUT``; ``lipsum`` takes at most ``MAX_WIDTH`` paragraphs;
 - ``range`` checks the render's deadline as it counts, so nested loops end in time;
 - a render stops once its output passes ``MAX_OUTPUT`` characters or ``TIME_LIMIT`` seconds
   (:func:`bounded_render`). Every refusal is a ``TemplateLimitError`` naming the limit.
@@ -12,6 +16,7 @@ callables) but not CPU or memory: ``{{ 'a' * 10**9 }}`` passes. Here, on top of 
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -100,6 +105,71 @@ def _indent(value: str, width: int | str = 4, first: bool = False, blank: bool =
     return jinja_filters.do_indent(value, width, first, blank)
 
 
+def _checked_size(size: int) -> None:
+    if size > MAX_OUTPUT:
+        raise TemplateLimitError(f"a value longer than {MAX_OUTPUT:,} characters")
+
+
+def _checked_replace(text: object, old: object, new: object) -> None:
+    if isinstance(text, str) and isinstance(old, str) and isinstance(new, str):
+        hits = text.count(old) if old else len(text) + 1
+        _checked_size(len(text) + hits * len(new))
+
+
+def _checked_call(method: Any, args: tuple[Any, ...]) -> None:
+    """str methods that can multiply their input: widths, replacements, separators."""
+    text, name = getattr(method, "__self__", None), getattr(method, "__name__", "")
+    if not isinstance(text, str) or not args:
+        return
+    if name in ("ljust", "rjust", "center", "zfill", "expandtabs"):
+        _checked_width(args[0])
+    elif name == "replace" and len(args) >= 2:
+        _checked_replace(text, args[0], args[1])
+    elif name == "join" and isinstance(args[0], list | tuple):
+        _checked_size(len(text) * len(args[0]))
+
+
+@jinja2.pass_eval_context
+def _replace(eval_ctx: Any, value: str, old: str, new: str, count: int | None = None) -> str:
+    _checked_replace(str(value), old, new)
+    return jinja_filters.do_replace(eval_ctx, value, old, new, count)
+
+
+@jinja2.pass_eval_context
+def _join(eval_ctx: Any, value: Iterable[Any], d: str = "", attribute: Any = None) -> str:
+    items = list(value)
+    _checked_size(len(d) * len(items))
+    return str(jinja_filters.do_join(eval_ctx, items, d, attribute))
+
+
+@jinja2.pass_environment
+def _wordwrap(env: Any, s: str, width: int = 79, *args: Any, **kwargs: Any) -> str:
+    wrapstring = kwargs.get("wrapstring") or (args[1] if len(args) > 1 else None) or "\n"
+    _checked_size(len(s) + len(str(wrapstring)) * (len(s) // max(int(width), 1) + 1))
+    return jinja_filters.do_wordwrap(env, s, width, *args, **kwargs)
+
+
+def _lipsum(n: int = 5, *args: Any, **kwargs: Any) -> str:
+    _checked_width(n)
+    from jinja2.utils import generate_lorem_ipsum
+
+    return str(generate_lorem_ipsum(n, *args, **kwargs))
+
+
+def _bounded(function: Callable[..., Any]) -> Callable[..., Any]:
+    """A filter that checks the deadline first and refuses a result past MAX_OUTPUT."""
+
+    @functools.wraps(function)  # keeps Jinja's pass_context / pass_eval_ctx marks
+    def bounded(*args: Any, **kwargs: Any) -> Any:
+        _check_time()
+        result = function(*args, **kwargs)
+        if isinstance(result, str | list | tuple):
+            _checked_size(len(result))
+        return result
+
+    return bounded
+
+
 class _Range:
     """``range`` for templates: at most MAX_RANGE numbers, checking the deadline as it counts."""
 
@@ -128,8 +198,16 @@ class ReportSandbox(SandboxedEnvironment):
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.globals["range"] = _Range
-        self.filters.update({"format": _format, "center": _center, "indent": _indent})
+        self.globals.update(range=_Range, lipsum=_lipsum)
+        self.filters.update(
+            format=_format,
+            center=_center,
+            indent=_indent,
+            replace=_replace,
+            join=_join,
+            wordwrap=_wordwrap,
+        )
+        self.filters.update({name: _bounded(f) for name, f in self.filters.items()})
 
     def call_binop(
         self, context: jinja2.runtime.Context, operator: str, left: Any, right: Any
@@ -145,6 +223,7 @@ class ReportSandbox(SandboxedEnvironment):
 
     def call(self, context: jinja2.runtime.Context, obj: Any, /, *args: Any, **kwargs: Any) -> Any:
         _check_time()
+        _checked_call(obj, args)
         return super().call(context, obj, *args, **kwargs)
 
     def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
