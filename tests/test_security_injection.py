@@ -52,6 +52,9 @@ CORPUS: list[tuple[str, str]] = [
     ("formula-fullwidth", "\uff1d1+1"),
     ("formula-space", "  =1+1"),
     ("emoji", "\U0001f680 Rocket \U0001f468\u200d\U0001f469"),
+    ("mathtext", "cost $\\undefinedmacro{x}$ and $x^{2$ \\$"),
+    ("mathtext-short", "$\\fake{x}$ $^$"),
+    ("percent-format", "%s %d %(x)s {0} {x} %n"),
 ]
 UNSHOWABLE = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -172,3 +175,12 @@ def test_the_csv_never_holds_a_formula(case: str, name: str) -> None:
     for cell in (cell for row in rows[1:] for cell in row[3:5]):
         shown = cell.lstrip()
         assert not shown.startswith(FORMULA_START + DISGUISED) or cell.startswith("'"), cell
+
+
+@pytest.mark.parametrize(("case", "name"), CORPUS, ids=IDS)
+def test_the_chart_labels_a_hostile_name_without_failing(case: str, name: str) -> None:
+    from reportbot.render.chart import daily_chart
+
+    png = daily_chart(hostile_report(name))
+    assert png is not None and png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert len(png) < 500_000
