@@ -21,20 +21,21 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    StrictBool,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from reportbot import validators
 from reportbot.core.cron import DEFAULT_SCHEDULES, Cron, parse_cron
 from reportbot.errors import ConfigError
 
 DEFAULT_CONFIG = "reportbot.toml"
-_EMAIL = re.compile(r"^[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\"]+$")
 ALERT_SCHEDULE = "0 * * * *"  # alerts check hourly unless told otherwise
 _MENTION = re.compile(r"^(@here|@channel|@everyone|[UWS][A-Z0-9]{8,})$")
-_CHANNEL = re.compile(r"^(#[a-z0-9][a-z0-9._-]{0,79}|[CGDZ][A-Z0-9]{8,}|webhook)$")
 
 
 class Settings(BaseSettings):
@@ -107,6 +108,41 @@ class Settings(BaseSettings):
     def _blank_secret_is_unset(cls, value: Any) -> Any:
         return None if isinstance(value, str) and not value.strip() else value
 
+    @field_validator("slack_webhook_url", "slack_bot_token")
+    @classmethod
+    def _sendable(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        """Checked here, since a library would put a bad URL or token (the secret) in errors."""
+        if value is None:
+            return None
+        return SecretStr(validators.sendable(info.field_name or "", value.get_secret_value()))
+
+    @field_validator("smtp_from")
+    @classmethod
+    def _sender_is_an_address(cls, value: str | None) -> str | None:
+        return None if value is None else validators.sender(value)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Every secret read (from the environment or ``.env``) is scrubbed from the logs."""
+        self._remember_secrets()
+
+    def __setstate__(self, state: dict[Any, Any]) -> None:
+        """Unpickled in a worker's child process: its logs are scrubbed there too."""
+        super().__setstate__(state)
+        self._remember_secrets()
+
+    def _remember_secrets(self) -> None:
+        from reportbot.logs import SECRETS
+
+        for name in ("acedata_token", "slack_bot_token", "slack_webhook_url", "smtp_password"):
+            secret: SecretStr | None = getattr(self, name)
+            SECRETS.add(name.upper(), secret.get_secret_value() if secret else None)
+        SECRETS.add_database_url(self.database_url)
+
+    @field_validator("templates")
+    @classmethod
+    def _templates_folder_exists(cls, value: Path | None) -> Path | None:
+        return None if value is None else validators.folder("REPORTBOT_TEMPLATES", value)
+
 
 class ReportConfig(BaseModel):
     """One ``[[reports]]`` table."""
@@ -123,7 +159,7 @@ class ReportConfig(BaseModel):
     top: int = Field(default=10, ge=1, le=500)
     slack: tuple[str, ...] = ()
     email: tuple[str, ...] = ()
-    chart: bool = False
+    chart: StrictBool = False
     credit_price: Decimal | None = Field(default=None, gt=0)
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     source: Literal["acedata", "demo"] = "acedata"
@@ -178,22 +214,13 @@ class ReportConfig(BaseModel):
     @field_validator("slack")
     @classmethod
     def _valid_channels(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for channel in value:
-            if not _CHANNEL.match(channel):
-                raise ValueError(
-                    f"{channel!r} is not a channel: "
-                    "use '#name', an id like C0123456789, or 'webhook'"
-                )
-        _no_duplicates(value)
+        validators.channels(value)
         return value
 
     @field_validator("email")
     @classmethod
     def _valid_addresses(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for address in value:
-            if not _EMAIL.match(address):
-                raise ValueError(f"{address!r} is not an email address")
-        _no_duplicates(value)
+        validators.addresses(value)
         return value
 
     @property
@@ -216,14 +243,6 @@ class ReportConfig(BaseModel):
         return tuple(f"slack:{c}" for c in self.slack) + tuple(f"email:{a}" for a in self.email)
 
 
-def _no_duplicates(values: Iterable[str]) -> None:
-    seen: set[str] = set()
-    for value in values:
-        if value in seen:
-            raise ValueError(f"{value!r} is listed twice")
-        seen.add(value)
-
-
 @dataclass(frozen=True)
 class Config:
     settings: Settings
@@ -236,7 +255,8 @@ class Config:
         unknown = [n for n in names if n not in self.reports]
         if unknown:
             known = ", ".join(self.reports) or "none"
-            raise ConfigError(f"unknown report {', '.join(unknown)} (configured: {known})")
+            named = ", ".join(f"{n}{validators.did_you_mean(n, self.reports)}" for n in unknown)
+            raise ConfigError(f"unknown report {named} (configured: {known})")
         return [self.reports[n] for n in names]
 
 
@@ -257,12 +277,20 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> C
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return Config(settings, parse_reports(data, str(path)), path)
+    reports = parse_reports(data, str(path))
+    if settings.templates is not None:
+        from reportbot.render.templates import check_templates  # Jinja: only when overriding
+
+        check_templates(settings.templates)
+    return Config(settings, reports, path)
 
 
 def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:
     unknown = sorted(set(data) - {"reports"})
-    problems = [f"{source}: unknown top-level key {key!r}" for key in unknown]
+    problems = [
+        f"{source}: unknown top-level key {key!r}{validators.did_you_mean(key, ['reports'])}"
+        for key in unknown
+    ]
     tables = data.get("reports", [])
     if not isinstance(tables, list) or not tables:
         problems.append(f"{source}: no [[reports]] defined")
@@ -297,22 +325,15 @@ def _problems(where: str, exc: ValidationError) -> list[str]:
     lines = []
     for error in exc.errors(include_input=False, include_url=False):
         field = ".".join(str(part) for part in error["loc"]) or "value"
+        if error["type"] == "extra_forbidden":
+            hint = validators.did_you_mean(field, ReportConfig.model_fields)
+            lines.append(f"{where}: unknown key {field!r}{hint}")
+            continue
         message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "bool_type":
+            message += " (write true or false, without quotes)"
         lines.append(f"{where}: {field}: {message}")
     return lines
-
-
-def test_destination(value: str) -> str:
-    """The ledger-style destination of ``--to``: ``#name``/an id/``webhook``, or an address."""
-    value = value.strip()
-    if _CHANNEL.match(value):
-        return f"slack:{value}"
-    if _EMAIL.match(value):
-        return f"email:{value}"
-    raise ConfigError(
-        f"--to {value!r} is neither a Slack channel ('#name', an id like C0123456789, "
-        "'webhook') nor an email address"
-    )
 
 
 def missing_credentials(

@@ -17,6 +17,16 @@ Messages are one line, say what to do next, and never contain a secret.
 
 from __future__ import annotations
 
+import re
+
+# Terminal escape sequences: CSI (ESC [ or 0x9B), OSC/DCS/SOS/PM/APC strings up to BEL or ST,
+# and the two- or three-character ESC sequences; an unterminated string runs to the end.
+_ESCAPES = re.compile(
+    r"(?:\x1b\[|\x9b)[0-?]*[ -/]*[@-~]?"
+    r"|(?:\x1b[\]PX^_]|[\x90\x98\x9d\x9e\x9f])[^\x07\x1b\x9c]*(?:\x07|\x1b\\|\x9c)?"
+    r"|\x1b[ -/]*[0-~]?"
+)
+
 
 class ReportbotError(Exception):
     """Base of every error reportbot raises on purpose."""
@@ -73,3 +83,15 @@ class DeliveryError(ReportbotError):
 
 class LedgerError(ReportbotError):
     """The delivery ledger could not be read or written."""
+
+
+def printable(text: str, limit: int = 300) -> str:
+    """What a remote server said, safe to show or store: one line, at most ``limit`` characters.
+
+    Terminal escape sequences (ESC/CSI/OSC, 7- and 8-bit) are removed; every other character
+    that is not printable (C0 and C1 controls, DEL, bidi and zero-width controls, line and
+    paragraph separators) becomes a space, and runs of spaces become one.
+    """
+    cut = _ESCAPES.sub("", text[: limit * 4 + 64])
+    flat = " ".join("".join(c if c.isprintable() else " " for c in cut).split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"

@@ -103,11 +103,20 @@ top = 0
         ("schedule", '"0 9 * * 8"', "day_of_week"),
         ("schedule", '"0 9 1 * 1"', "day-of-month and day-of-week"),
         ("credit_price", "-1", "greater than 0"),
-        ("colour", '"red"', "Extra inputs are not permitted"),
+        ("slack", '["api-usage", "#ok", "x y", "C1"]', "'api-usage', 'x y', 'C1' are not channels"),
+        ("email", '["a@b.co", "nope", "also@nope", "c@d.co"]', "'nope', 'also@nope' are not email"),
+        (
+            "email",
+            '["a@b.co", "a@b.co", "c@d.co", "c@d.co"]',
+            "'a@b.co', 'c@d.co' are listed twice",
+        ),
+        ("chart", '"yes"', "valid boolean (write true or false, without quotes)"),
+        ("chart", "1", "valid boolean"),
     ],
 )
 def test_it_rejects_a_bad_field(workdir: Path, field: str, value: str, expected: str) -> None:
-    path = write(workdir, f'[[reports]]\nname = "r"\nemail = ["a@b.co"]\n{field} = {value}\n')
+    destination = 'slack = ["#x"]' if field == "email" else 'email = ["a@b.co"]'
+    path = write(workdir, f'[[reports]]\nname = "r"\n{destination}\n{field} = {value}\n')
     (problem,) = problems_of(path)
     assert f"report 'r': {field}" in problem and expected in problem
 
@@ -181,3 +190,112 @@ def test_selecting_an_unknown_report_names_the_known_ones(workdir: Path) -> None
         ConfigError, match=r"unknown report nope \(configured: weekly-digest, monthly-costs\)"
     ):
         config.select(["nope"])
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        ("scheduel", "unknown key 'scheduel' (did you mean 'schedule'?)"),
+        ("time_zone", "unknown key 'time_zone' (did you mean 'timezone'?)"),
+        ("colour", "unknown key 'colour'"),
+    ],
+)
+def test_an_unknown_key_says_which_key_was_meant(workdir: Path, key: str, expected: str) -> None:
+    path = write(workdir, f'[[reports]]\nname = "r"\nemail = ["a@b.co"]\n{key} = "x"\n')
+    assert problems_of(path) == [f"{path}: report 'r': {expected}"]
+
+
+def test_an_unknown_top_level_key_says_which_key_was_meant(workdir: Path) -> None:
+    path = write(workdir, GOOD + '\n[[report]]\nname = "x"\n')
+    assert problems_of(path) == [
+        f"{path}: unknown top-level key 'report' (did you mean 'reports'?)"
+    ]
+
+
+def test_selecting_a_mistyped_report_suggests_the_one_meant(workdir: Path) -> None:
+    config = load_config(write(workdir, GOOD))
+    with pytest.raises(ConfigError) as caught:
+        config.select(["weekly-digst", "nope"])
+    assert str(caught.value) == (
+        "unknown report weekly-digst (did you mean 'weekly-digest'?), nope "
+        "(configured: weekly-digest, monthly-costs)"
+    )
+
+
+WEBHOOK_SECRET = "SEKRET-0123-hook"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"http://127.0.0.1:9/hooks/{WEBHOOK_SECRET} 0123",
+        f"127.0.0.1:9/hooks/{WEBHOOK_SECRET}",
+        f"ftp://hooks.slack.com/services/{WEBHOOK_SECRET}",
+        f"https:///services/{WEBHOOK_SECRET}",
+        f"https://hooks.slack.com:99999/services/{WEBHOOK_SECRET}",
+        f"https://hooks.slack.com/services/{WEBHOOK_SECRET}\r\nX: y",
+        f"https://hooks.slack.com/services/{WEBHOOK_SECRET}\u00e9",
+    ],
+)
+def test_a_malformed_webhook_url_is_refused_at_load_without_showing_it(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", url)
+    (problem,) = problems_of(write(workdir, GOOD))
+    assert "SLACK_WEBHOOK_URL is not an http(s) URL" in problem
+    assert WEBHOOK_SECRET not in problem and "hooks" not in problem.split("Incoming")[0]
+
+
+def test_a_webhook_url_with_spaces_around_it_is_stripped(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SLACK_WEBHOOK_URL", " http://127.0.0.1:9/services/T/B/x \n")
+    settings = load_config(write(workdir, GOOD)).settings
+    assert settings.slack_webhook_url is not None
+    assert settings.slack_webhook_url.get_secret_value() == "http://127.0.0.1:9/services/T/B/x"
+
+
+@pytest.mark.parametrize(
+    ("sender", "ok"),
+    [
+        ("reportbot@example.com", True),
+        ("Reportbot <reportbot@example.com>", True),
+        ('"Cost, Reports" <bot@mail.local>', True),
+        ("bot@localhost", True),
+        ("reportbot", False),
+        ("Reportbot <reportbot>", False),
+        ("a@b.co\r\nBcc: victim@example.com", False),
+        ("Name <a@b.co>\nX", False),
+        ("a@b.co, c@d.co", False),
+        ("<a@b.co> trailing", False),
+    ],
+)
+def test_smtp_from_must_be_one_address_on_one_line(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, sender: str, ok: bool
+) -> None:
+    monkeypatch.setenv("SMTP_FROM", sender)
+    if ok:
+        assert load_config(write(workdir, GOOD)).settings.smtp_from == sender
+        return
+    (problem,) = problems_of(write(workdir, GOOD))
+    assert "SMTP_FROM must be addr@domain or Name <addr@domain>, on one line" in problem
+
+
+def test_a_missing_templates_folder_is_a_config_error(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REPORTBOT_TEMPLATES", str(workdir / "my-templates"))
+    (problem,) = problems_of(write(workdir, GOOD))
+    assert f"REPORTBOT_TEMPLATES {str(workdir / 'my-templates')!r} is not a folder" in problem
+    (workdir / "my-templates").mkdir()
+    assert load_config(write(workdir, GOOD)).settings.templates == workdir / "my-templates"
+
+
+@pytest.mark.parametrize("token", ["xoxb-SEKRET\r\nX: 1", "xoxb-SEKRET two", "xoxb-SEKRET-\u00e9"])
+def test_a_slack_token_that_no_header_can_carry_is_refused_without_showing_it(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    monkeypatch.setenv("SLACK_BOT_TOKEN", token)
+    (problem,) = problems_of(write(workdir, GOOD))
+    assert "SLACK_BOT_TOKEN contains spaces or characters an HTTP header cannot carry" in problem
+    assert "SEKRET" not in problem

@@ -45,6 +45,8 @@ ZONES = (
 # Far enough from date.min/date.max that a period and the one before it exist.
 ANY_DAY = st.dates(min_value=date(2, 1, 1), max_value=date(9998, 12, 1))
 # Within the years tz data describes in detail (before 1900 zones run on local mean time).
+# The days an explicit period may cover (periods.EARLIEST..LATEST, with room for a range).
+REPORTABLE_DAY = st.dates(min_value=date(1970, 1, 12), max_value=date(9997, 11, 1))
 ZONED_DAY = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
 
 
@@ -244,6 +246,16 @@ def test_parse_period_reads_every_spelling(spec: str, expected: Period) -> None:
         ("2024-08-01...2024-08-14", "use week, month, day"),
         ("2024-08-01..", "use week, month, day"),
         ("2024-08-01 2024-08-14", "use week, month, day"),
+        ("0001-01-01..9999-12-31", "from 1970-01-01 to 9998-12-31"),
+        ("0001-W01", "from 1970-01-01 to 9998-12-31"),
+        ("0001-01", "from 1970-01-01 to 9998-12-31"),
+        ("0001-01-01", "from 1970-01-01 to 9998-12-31"),
+        ("1969-12-31", "from 1970-01-01 to 9998-12-31"),
+        ("9999-12-31", "from 1970-01-01 to 9998-12-31"),
+        ("9999-W52", "date value out of range"),
+        ("9999-12", "year 10000 is out of range"),
+        ("1970-W01", "from 1970-01-01 to 9998-12-31"),  # starts on Mon 1969-12-29
+        ("2000-01-01..2030-12-31", "a range is at most 3,660 days long (this one has 11,323)"),
     ],
 )
 def test_a_bad_period_is_a_config_error_that_names_it_and_says_why(spec: str, reason: str) -> None:
@@ -255,6 +267,17 @@ def test_a_bad_period_is_a_config_error_that_names_it_and_says_why(spec: str, re
     assert reason in message
     assert "\n" not in message
     assert caught.value.exit_status == 2
+
+
+@pytest.mark.parametrize(
+    "spec", ["1970-01-01", "1970-W02", "1970-01", "9998-12-31", "9998-W52", "9998-12"]
+)
+def test_a_period_at_the_limits_has_a_previous_period_and_utc_bounds_in_any_zone(
+    spec: str,
+) -> None:
+    period = parse_period(spec, TODAY)
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        utc_bounds(period.previous().start, period.end, ZoneInfo(zone))
 
 
 @pytest.mark.parametrize(
@@ -274,7 +297,7 @@ def test_a_period_key_parses_back_to_the_same_period(period: Period) -> None:
     assert parse_period(period.key, TODAY) == period
 
 
-@given(kind=st.sampled_from((*KINDS, "range")), today=ANY_DAY, length=st.integers(1, 400))
+@given(kind=st.sampled_from((*KINDS, "range")), today=REPORTABLE_DAY, length=st.integers(1, 400))
 def test_every_period_key_parses_back_to_the_same_period(
     kind: str, today: date, length: int
 ) -> None:

@@ -94,9 +94,13 @@ def finish(
 
 def test_copy(report: ReportConfig, to: str) -> ReportConfig:
     """The report with ``--to`` as its only destination."""
-    from reportbot.config import test_destination
+    from reportbot.errors import ConfigError
+    from reportbot.validators import destination
 
-    kind, _, address = test_destination(to).partition(":")
+    try:
+        kind, _, address = destination(to).partition(":")
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     slack, email = ((address,), ()) if kind == "slack" else ((), (address,))
     return report.model_copy(update={"slack": slack, "email": email})
 

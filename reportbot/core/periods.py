@@ -1,6 +1,9 @@
 """Report periods as pure date arithmetic: no clock, no I/O.
 
 A period is a run of whole local days ``start..end`` (inclusive) in the report's time zone.
+An explicit period lies within ``EARLIEST..LATEST`` and a custom range is at most
+``MAX_RANGE_DAYS`` long, so that the period it is compared with, its UTC bounds and its daily
+series all exist and stay small; anything else is bad usage (a ConfigError), not a crash.
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ KINDS: tuple[str, ...] = ("week", "month", "day")
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+EARLIEST = date(1970, 1, 1)
+LATEST = date(9998, 12, 31)
+MAX_RANGE_DAYS = 3660  # ten years of daily figures
 _RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
 
 
@@ -118,6 +124,23 @@ def parse_period(spec: str, today: date) -> Period:
     spec = spec.strip()
     if spec in KINDS:
         return latest_complete(spec, today)
+    return _within_limits(_explicit(spec), spec)
+
+
+def _within_limits(period: Period, spec: str) -> Period:
+    if period.start < EARLIEST or period.end > LATEST:
+        raise ConfigError(
+            f"bad period {spec!r}: reportbot reports on days from {EARLIEST} to {LATEST}"
+        )
+    if period.length > MAX_RANGE_DAYS:
+        raise ConfigError(
+            f"bad period {spec!r}: a range is at most {MAX_RANGE_DAYS:,} days long "
+            f"(this one has {period.length:,})"
+        )
+    return period
+
+
+def _explicit(spec: str) -> Period:
     try:
         if m := _WEEK.match(spec):
             return iso_week_period(int(m[1]), int(m[2]))
@@ -131,7 +154,7 @@ def parse_period(spec: str, today: date) -> Period:
             if end < start:
                 raise ValueError("the range ends before it starts")
             return Period("range", start, end)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise ConfigError(f"bad period {spec!r}: {exc}") from None
     raise ConfigError(
         f"bad period {spec!r}: use week, month, day, 2024-W33, 2024-08, 2024-08-15 "

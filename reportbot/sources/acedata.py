@@ -5,8 +5,10 @@
       ├── transport error, 408 409 429 5xx   retried with capped exponential backoff and jitter,
       │                                      Retry-After honoured; FetchError once attempts run out
       ├── any other 3xx or 4xx               FetchError at once, saying what to fix
-      └── 2xx                                parsed; a body not of the expected shape is a
-                                             FetchError naming what was wrong, never zeros
+      ├── 2xx                                parsed; a body not of the expected shape is a
+      │                                      FetchError naming what was wrong, never zeros
+      └── FETCH_DEADLINE passed, or a body   FetchError: no wait or read runs past the
+          over MAX_BODY_BYTES (decoded)      deadline (sources/transfer.py)
 
 The body is read by reportbot.sources.usage_body. The token only travels in a header, and every
 error message is scrubbed of it.
@@ -16,7 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import random
 import ssl
 import time
@@ -29,9 +30,11 @@ import httpx
 from reportbot import __version__
 from reportbot.core.periods import iso_z, utc_bounds
 from reportbot.core.usage import Usage
-from reportbot.core.waits import retry_after
 from reportbot.errors import ConfigError, FetchError
-from reportbot.sources.usage_body import one_line, parse_usage, text_of
+from reportbot.sources.transfer import RETRY_AFTER_CAP as RETRY_AFTER_CAP  # re-exported
+from reportbot.sources.transfer import read_capped
+from reportbot.sources.transfer import retry_after as retry_after  # re-exported
+from reportbot.sources.usage_body import one_line, parse_usage, server_message, text_of
 
 log = logging.getLogger("reportbot.sources.acedata")
 for _chatty in ("httpx", "httpcore"):
@@ -40,7 +43,7 @@ for _chatty in ("httpx", "httpcore"):
 
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
-FETCH_DEADLINE_SECONDS = 120.0  # the whole fetch, retries included: no trickle holds a run
+FETCH_DEADLINE = 300.0  # seconds for a whole fetch, retries and waits included
 
 _RETRY_STATUSES = frozenset({408, 409, 429, *range(500, 600)})
 _RETRY_ERRORS = (
@@ -88,7 +91,7 @@ class UsageClient:
         backoff_cap: float = 8.0,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
-        deadline: float = FETCH_DEADLINE_SECONDS,
+        deadline: float = FETCH_DEADLINE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._http = http
@@ -96,9 +99,7 @@ class UsageClient:
         self._token = checked_token(token)
         self._max_attempts = max(1, max_attempts)
         self._backoff = (backoff_base, backoff_cap)
-        self._sleep = sleep
-        self._deadline, self._clock = deadline, clock
-        self._until = math.inf
+        self._sleep, self._deadline, self._clock = sleep, deadline, clock
         self._rng = rng if rng is not None else random.Random()  # noqa: S311 - jitter only
 
     def fetch(
@@ -123,18 +124,23 @@ class UsageClient:
         return usage
 
     def _send(self, params: Params) -> httpx.Response:
-        self._until = self._clock() + self._deadline
+        ends = self._clock() + self._deadline
         for attempt in range(self._max_attempts):
-            outcome = self._attempt(params)
+            outcome = self._attempt(params, ends)
             if isinstance(outcome, httpx.Response) and outcome.status_code not in _RETRY_STATUSES:
                 return accepted(outcome)
             if attempt + 1 < self._max_attempts:
-                self._retry_later(attempt, outcome)
+                self._retry_later(attempt, outcome, ends)
         tries = f"{self._max_attempts} attempt{'s' if self._max_attempts > 1 else ''}"
         raise FetchError(f"the usage API {self._failure(outcome)} after {tries}")
 
-    def _retry_later(self, attempt: int, outcome: Outcome) -> None:
+    def _retry_later(self, attempt: int, outcome: Outcome, ends: float) -> None:
         delay = self._delay(attempt, outcome)
+        if self._clock() + delay > ends:
+            raise FetchError(
+                f"the usage API {self._failure(outcome)}, and the {self._deadline:g} s a fetch "
+                f"may take leave no time for attempt {attempt + 2}"
+            )
         what = outcome.status_code if isinstance(outcome, httpx.Response) else _describe(outcome)
         log.warning(
             "the usage API failed (%s), attempt %d of %d: retrying in %.1f s",
@@ -143,39 +149,19 @@ class UsageClient:
             self._max_attempts,
             delay,
         )
-        if self._clock() + delay > self._until:
-            self._check_deadline()
-            delay = max(0.0, self._until - self._clock())
         self._sleep(delay)
 
-    def _attempt(self, params: Params) -> Outcome:
+    def _attempt(self, params: Params, ends: float) -> Outcome:
         headers = {"accept": "application/json", "authorization": f"Bearer {self._token}"}
         try:
             with self._http.stream("GET", self._url, params=params, headers=headers) as response:
-                chunks = []
-                for chunk in response.iter_bytes():
-                    chunks.append(chunk)
-                    self._check_deadline()
-            decoded = ("content-encoding", "content-length", "transfer-encoding")
-            return httpx.Response(
-                response.status_code,
-                headers=[(k, v) for k, v in response.headers.items() if k.lower() not in decoded],
-                content=b"".join(chunks),
-                request=response.request,
-            )
+                return read_capped(response, ends, self._clock)
         except _RETRY_ERRORS as exc:
             return exc
         except httpx.HTTPError as exc:
             raise FetchError(
                 f"could not call the usage API at {_shown(self._url)}: {_describe(exc)}"
             ) from None
-
-    def _check_deadline(self) -> None:
-        if self._clock() > self._until:
-            raise FetchError(
-                f"the usage API did not answer within {self._deadline:g} s "
-                f"(a slow or stalled server at {self._url.netloc.decode()}): try again later"
-            )
 
     def _delay(self, attempt: int, outcome: Outcome) -> float:
         if isinstance(outcome, httpx.Response):
@@ -270,13 +256,8 @@ def _error_detail(body: bytes) -> str:
         payload = json.loads(body)
     except (ValueError, RecursionError):
         return text_of(body)
-    if isinstance(payload, dict):
-        error, detail = payload.get("error"), payload.get("detail")
-        if isinstance(error, dict):
-            return ": ".join(str(error[key]) for key in ("code", "message") if error.get(key))
-        if detail or error:
-            return str(detail or error)
-    return json.dumps(payload, ensure_ascii=False)
+    said = server_message(payload)
+    return json.dumps(payload, ensure_ascii=False) if said is None else said
 
 
 def _describe(exc: Exception) -> str:
@@ -286,6 +267,3 @@ def _describe(exc: Exception) -> str:
 
 def _shown(url: httpx.URL) -> str:
     return f"{url.scheme}://{url.netloc.decode()}{url.path}"
-
-
-# --- the body ------------------------------------------------------------------------------

@@ -1,8 +1,17 @@
 """The usage aggregate endpoint's body, checked and read into :class:`~reportbot.core.usage.Usage`.
 
 Both response shapes are accepted: the published ``results``/``api_map``/``name`` and the
-console's ``items``/``apis``/``title``. Amounts are Credits, parsed exactly as ``Decimal``
-(JSON numbers never pass through float); negative amounts are kept, since refunds exist.
+console's ``items``/``apis``/``title``. A body carrying both spellings of one key must say the
+same thing in both; a success carrying ``detail`` or ``error`` is the server's error message.
+
+Amounts are Credits, parsed exactly as ``Decimal`` (JSON numbers never pass through float):
+- kept exactly as written, except that an amount smaller than a pico-credit (10**-12, see
+  ``AMOUNT_PLACES``) is rounded half-even to 12 places: ``1e-999999999`` counts as 0, so no
+  figure grows a million digits (every other figure has at most the digits the body had);
+- refused from 10**15 Credits up (``AMOUNT_DIGITS``), and NaN/Infinity are refused;
+- negative amounts (refunds, credits given back) are kept and summed like any other;
+- duplicate rows (the same date and api_id twice) are all kept and added together: the
+  endpoint may split a day's spend (by application, say), so a repeated key is not an error.
 Anything else is a ``FetchError`` naming what was wrong, never a report of zeros.
 """
 
@@ -12,21 +21,25 @@ import functools
 import json
 import logging
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 from typing import Any, NoReturn
 
 from reportbot.core.usage import Usage, UsageRow
-from reportbot.errors import FetchError
+from reportbot.errors import FetchError, printable
 
 log = logging.getLogger("reportbot.sources.acedata")  # one logger for everything the usage API says
 
 DETAIL_LIMIT = 200
 AMOUNT_DIGITS = 15  # an amount of 10**15 Credits or more is garbage
+AMOUNT_PLACES = 12  # an amount below a pico-credit is rounded to 12 places
+_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
+_EXACT = Context(prec=AMOUNT_DIGITS + AMOUNT_PLACES + 1, rounding=ROUND_HALF_EVEN)
 
 
 def parse_usage(body: bytes, start: date, end: date) -> Usage:
     """The rows of ``start..end`` in an aggregate response; a FetchError if it is not one."""
     payload = _json_object(body)
+    _no_error_message(payload)
     rows = _rows(_items(payload))
     total = _total(payload.get("total"))
     if total is not None:
@@ -46,11 +59,40 @@ def _json_object(body: bytes) -> dict[str, Any]:
     return payload
 
 
+def _pico(amount: Decimal) -> Decimal:
+    """An amount below a pico-credit (adjusted exponent < -12), rounded to 12 places."""
+    return amount.quantize(_QUANTUM, context=_EXACT)
+
+
+def _no_error_message(payload: dict[str, Any]) -> None:
+    """A success whose body is an error message (``detail`` or ``error``) is that error."""
+    said = server_message(payload)
+    if said is not None:
+        raise FetchError(
+            f"the usage API answered with an error instead of usage: {said or 'no message'}"
+        )
+
+
+def server_message(payload: object) -> str | None:
+    """The message of ``{"detail": ...}`` or ``{"error": {"code", "message"}}``, printable."""
+    if not isinstance(payload, dict):
+        return None
+    error, detail = payload.get("error"), payload.get("detail")
+    if not error and not detail:  # absent, null, "" or false: no error
+        return None
+    if isinstance(error, dict):
+        parts = [error.get(key) for key in ("code", "message")]
+        return one_line(": ".join(str(part) for part in parts if part))
+    said = detail or error
+    return one_line(said if isinstance(said, str) else json.dumps(said, default=str))
+
+
 def _no_constant(name: str) -> NoReturn:
     raise _bad_body(f"it contains {name}, which is not a number")
 
 
 def _items(payload: dict[str, Any]) -> list[Any]:
+    _one_meaning(payload, "items", "results", payload.get("items"), payload.get("results"))
     key = "items" if "items" in payload else "results"
     if key not in payload:
         raise _bad_body("it has neither 'items' nor 'results'")
@@ -72,8 +114,11 @@ def _rows(items: list[Any]) -> list[UsageRow]:
             amount = _amount(amount)
         if amount is None or type(api_id) is not str or not api_id:
             raise _bad_body(_row_problem(len(rows) + 1, item))
-        if amount.adjusted() >= AMOUNT_DIGITS:
+        adjusted = amount.adjusted()
+        if adjusted >= AMOUNT_DIGITS:
             raise _bad_body(_row_problem(len(rows) + 1, item))
+        if adjusted < -AMOUNT_PLACES:
+            amount = _pico(amount)
         append(_new_row(UsageRow, (day, api_id, amount)))
     return rows
 
@@ -140,7 +185,7 @@ def _total(value: object) -> Decimal | None:
     total = _amount(value)
     if total is None:
         raise _bad_body(f"'total' is not a number: {_show(value)}")
-    return total
+    return _pico(total) if total.adjusted() < -AMOUNT_PLACES else total
 
 
 def _check_total(total: Decimal, rows: list[UsageRow], start: date, end: date) -> None:
@@ -160,9 +205,22 @@ def _names(payload: dict[str, Any]) -> dict[str, str]:
     apis = payload.get(key)
     if apis is None:
         return {}
+    names = _name_map(key, apis)
+    if key == "apis" and payload.get("api_map") is not None:
+        _one_meaning(payload, "apis", "api_map", names, _name_map("api_map", payload["api_map"]))
+    return names
+
+
+def _name_map(key: str, apis: object) -> dict[str, str]:
     if not isinstance(apis, dict):
         raise _bad_body(f"'{key}' is {_show(apis)}, not an object")
     return {api_id: name for api_id, entry in apis.items() if (name := _name(entry))}
+
+
+def _one_meaning(payload: dict[str, Any], key: str, other: str, one: object, two: object) -> None:
+    """Both spellings of a key may be present only if they say the same."""
+    if key in payload and other in payload and one != two:
+        raise _bad_body(f"it has both '{key}' and '{other}' and they disagree")
 
 
 def _name(entry: object) -> str | None:
@@ -187,10 +245,8 @@ def _bad_body(problem: str) -> FetchError:
 
 
 def one_line(text: str, limit: int = DETAIL_LIMIT) -> str:
-    """``text`` without control characters or line breaks, cut to ``limit`` characters."""
-    printable = "".join(c if c.isprintable() else " " for c in text[: limit * 4])
-    flat = " ".join(printable.split())
-    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+    """``text`` without escape sequences, controls or line breaks, cut to ``limit`` characters."""
+    return printable(text, limit)
 
 
 def text_of(body: bytes) -> str:
