@@ -36,11 +36,6 @@ def slack_world(tmp_path: Path) -> Iterator[SlackWorld]:
         yield SlackWorld(tmp_path, api, slack)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs destinations/email.py to pass SMTP replies through errors.printable() "
-    "(notes/issue-9.md, Needs from the lead)",
-)
 @pytest.mark.parametrize("command", ["MAIL", "RCPT", "DATA"])
 def test_an_smtp_reply_with_terminal_escapes_is_shown_and_stored_printable(
     world: World,  # noqa: F811

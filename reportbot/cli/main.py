@@ -11,7 +11,8 @@ from reportbot.cli.commands import cli
 
 def main() -> None:
     """Entry point: every ReportbotError is one line per problem and its exit status."""
-    from reportbot.errors import ReportbotError
+    from reportbot.errors import ReportbotError, printable
+    from reportbot.logs import scrub
 
     try:
         cli.main(standalone_mode=False)
@@ -25,12 +26,13 @@ def main() -> None:
         sys.exit(130)
     except ReportbotError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"reportbot: error: {line}", err=True)
+            click.echo(f"reportbot: error: {printable(scrub(line), 2000)}", err=True)
         sys.exit(exc.exit_status)
     except Exception as exc:
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise
+        said = printable(scrub(str(exc)), 2000)
         click.echo(
-            f"reportbot: internal error: {type(exc).__name__}: {exc} (run with -v)", err=True
+            f"reportbot: internal error: {type(exc).__name__}: {said} (run with -v)", err=True
         )
         sys.exit(1)

@@ -11,6 +11,8 @@ import click
 
 from reportbot.config import Config, ReportConfig
 from reportbot.delivery.usage import RunResult
+from reportbot.errors import printable
+from reportbot.logs import scrub
 from reportbot.render.rendered import RenderedReport
 
 MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "unrecorded": "!", "dry-run": "·"}
@@ -19,7 +21,8 @@ MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "unrecorded": "!", "dry
 def print_result(config: Config, result: RunResult, *, out: Path | None, show_slack: bool) -> None:
     if result.error is not None:
         for line in str(result.error).splitlines():
-            click.echo(f"reportbot: error: {result.report}: {line}", err=True)
+            shown = printable(scrub(line), 2000)
+            click.echo(f"reportbot: error: {result.report}: {shown}", err=True)
         return
     report = config.reports[result.report]
     dry_run = any(o.status == "dry-run" for o in result.outcomes)
@@ -38,7 +41,8 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
         click.echo(f"· {result.report} {period}: {result.note}")
     for outcome in result.outcomes:
         line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
-        line += outcome.status + (f" ({outcome.detail})" if outcome.detail else "")
+        detail = printable(scrub(outcome.detail), 2000)
+        line += outcome.status + (f" ({detail})" if detail else "")
         click.echo(line)
 
 

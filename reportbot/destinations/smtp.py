@@ -21,8 +21,8 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Literal
 
-from reportbot.destinations.email import domain_of, one_line
-from reportbot.errors import DeliveryError
+from reportbot.destinations.email import domain_of
+from reportbot.errors import DeliveryError, printable
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ def _delivery_error(err: Exception, sender: SmtpSender) -> DeliveryError:
         login = f"SMTP login failed for {sender.username}: check SMTP_USERNAME/SMTP_PASSWORD"
         return DeliveryError(login, permanent=True)
     if isinstance(err, smtplib.SMTPResponseException):
-        reply = f"{where} answered {err.smtp_code} {one_line(err.smtp_error)}"
+        reply = f"{where} answered {err.smtp_code} {_said(err.smtp_error)}"
         return DeliveryError(reply, permanent=err.smtp_code >= 500)
     if isinstance(err, ssl.SSLCertVerificationError):
         untrusted = f"{where}: certificate not trusted ({err.verify_message}): {CERT_HINT}"
@@ -186,7 +186,7 @@ def _delivery_error(err: Exception, sender: SmtpSender) -> DeliveryError:
 
 def _connection_error(err: Exception, where: str) -> DeliveryError:
     """Dropped connections, timeouts and unreachable hosts are transient; the rest is not."""
-    message = f"{where}: {one_line(str(err)) or type(err).__name__}"
+    message = f"{where}: {printable(str(err)) or type(err).__name__}"
     if isinstance(err, smtplib.SMTPServerDisconnected | ssl.SSLEOFError):
         return DeliveryError(message)
     if isinstance(err, socket.gaierror) and err.errno == socket.EAI_NONAME:
@@ -198,6 +198,11 @@ def _connection_error(err: Exception, where: str) -> DeliveryError:
 
 
 def _refused(recipients: dict[str, tuple[int, bytes]]) -> DeliveryError:
-    reasons = [f"{rcpt} ({code} {one_line(text)})" for rcpt, (code, text) in recipients.items()]
+    reasons = [f"{rcpt} ({code} {_said(text)})" for rcpt, (code, text) in recipients.items()]
     permanent = all(code >= 500 for code, _ in recipients.values())
     return DeliveryError(f"mailbox refused: {', '.join(reasons)}", permanent=permanent)
+
+
+def _said(text: str | bytes) -> str:
+    """What the server said, made printable: no escape sequence reaches a terminal or history."""
+    return printable(text.decode(errors="replace") if isinstance(text, bytes) else text)

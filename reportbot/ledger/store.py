@@ -44,7 +44,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
 
-from reportbot.errors import LedgerError
+from reportbot.errors import LedgerError, printable
 from reportbot.ledger.leases import Leases
 from reportbot.ledger.rows import Claim, ClaimRequest, Delivery, delivery_row
 from reportbot.ledger.schema import (
@@ -57,6 +57,7 @@ from reportbot.ledger.schema import (
     transaction,
     utcnow,
 )
+from reportbot.logs import scrub
 
 logger = logging.getLogger(__name__)
 
@@ -146,7 +147,7 @@ class Ledger(Leases):
         """
         changes: dict[str, Any] = {
             "status": FAILED,
-            "last_error": error[:_MAX_ERROR_CHARS],
+            "last_error": printable(scrub(error), _MAX_ERROR_CHARS),
             "permanent": permanent,
         }
         if progress is not None:

@@ -45,6 +45,8 @@ TOTALS_HEADER = (
     *("previous_period", "previous_credits", "change", "change_pct"),
 )
 GUARDED = ("=", "+", "-", "@", "\t", "\r", "'")
+FULLWIDTH = ("＝", "＋", "－", "＠")  # Excel reads these as their ASCII twins
+SPACES = " \u00a0\u3000"  # leading blanks Excel skips before a formula
 NAME_WIDTH = 60
 
 
@@ -85,13 +87,15 @@ def _csv(header: Sequence[str], rows: Iterable[Sequence[str]]) -> bytes:
 
 
 def guard(text: str) -> str:
-    """Text a spreadsheet will not run as a formula."""
-    return "'" + text if text.startswith(GUARDED) else text
+    """Text a spreadsheet will not run as a formula (also ``＝…`` and ``  =…``)."""
+    bare = text.lstrip(SPACES)
+    risky = text.startswith(GUARDED) or bare.startswith(GUARDED + FULLWIDTH)
+    return "'" + text if risky else text
 
 
 def unguard(text: str) -> str:
     """The original text of a ``guard``-ed cell."""
-    return text[1:] if text.startswith("'") and text[1:].startswith(GUARDED) else text
+    return text[1:] if text.startswith("'") and guard(text[1:]) == text else text
 
 
 def _day_rows(report: Report) -> Iterator[tuple[str, str, str, str]]:
