@@ -34,6 +34,7 @@ __all__ = ["Config", "ReportConfig", "Settings", "load_config", "load_settings"]
 
 DEFAULT_CONFIG = "reportbot.toml"
 ALERT_SCHEDULE = "0 * * * *"  # alerts check hourly unless told otherwise
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _MENTION = re.compile(r"^(@here|@channel|@everyone|[UWS][A-Z0-9]{8,})$")
 
 
@@ -42,7 +43,7 @@ class ReportConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, hide_input_in_errors=True)
 
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,62}$")
+    name: str
     period: Literal["week", "month", "day"] = "week"
     schedule: str | None = None
     timezone: str = "UTC"
@@ -73,6 +74,16 @@ class ReportConfig(BaseModel):
         if isinstance(data, dict) and data.get("kind") == "alert" and "period" not in data:
             return {**data, "period": "day"}
         return data
+
+    @field_validator("name")
+    @classmethod
+    def _name_rule(cls, value: str) -> str:
+        if not _NAME.match(value):
+            raise ValueError(
+                f"{value!r} is not a report name: use lowercase letters, digits and dashes, "
+                "starting with a letter or digit, at most 63 characters"
+            )
+        return value
 
     @field_validator("mention")
     @classmethod

@@ -299,3 +299,13 @@ def test_a_slack_token_that_no_header_can_carry_is_refused_without_showing_it(
     (problem,) = problems_of(write(workdir, GOOD))
     assert "SLACK_BOT_TOKEN contains spaces or characters an HTTP header cannot carry" in problem
     assert "SEKRET" not in problem
+
+
+def test_the_report_name_rule_is_said_in_words() -> None:
+    from reportbot.config import parse_reports
+    from reportbot.errors import ConfigError
+
+    with pytest.raises(ConfigError) as raised:
+        parse_reports({"reports": [{"name": "Weekly Digest", "slack": ["#x"]}]}, "r.toml")
+    assert "use lowercase letters, digits and dashes" in str(raised.value)
+    assert "pattern" not in str(raised.value)

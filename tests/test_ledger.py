@@ -437,3 +437,18 @@ def test_exactly_one_of_eight_processes_gets_each_claim(url: str) -> None:
 
     assert [process.exitcode for process in racers] == [0] * RACERS
     assert_one_winner_per_round(outcomes)
+
+
+def test_a_claim_kept_alive_is_never_taken_over_however_long_the_send(tmp_path: Path) -> None:
+    import time as clock
+
+    key = ("weekly", "2024-W33", date(2024, 8, 12), date(2024, 8, 18), "slack:#x")
+    url = f"sqlite:///{tmp_path / 'l.db'}"
+    with Ledger(url, stale_after=timedelta(seconds=0.4)) as ledger:
+        claim = ledger.claim(*key)
+        assert claim is not None
+        with ledger.keep_alive(claim, every=0.05):
+            clock.sleep(1.0)  # a send waiting out a rate limit, well past the claim timeout
+            assert ledger.claim(*key) is None  # still renewed: nobody else may take it
+        clock.sleep(0.6)
+        assert ledger.claim(*key) is not None  # no longer renewed: stale, claimable again

@@ -463,3 +463,13 @@ def test_a_reply_to_a_deleted_message_is_still_posted_once(slack: SlackApiStub) 
     assert receipt.id == slack.posts[0].ts
     assert "conversations.replies" in slack.calls  # looked in the (gone) thread first
     assert [p.thread_ts for p in slack.posts] == ["1700000000.000001"]
+
+
+def test_a_webhook_reset_after_slack_took_it_is_not_sent_again_in_the_run(
+    client: SlackDestination, slack: SlackApiStub
+) -> None:
+    slack.fail_next("webhook", mode="reset")
+    error = delivery_error(lambda: client.post("webhook", [message()]))
+    assert error.ambiguous and not error.permanent
+    assert slack.calls == ["webhook"]  # slack-sdk's connection retry would have sent it twice
+    assert len(slack.posts) == 1

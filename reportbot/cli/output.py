@@ -15,6 +15,7 @@ from reportbot.errors import printable
 from reportbot.logs import scrub
 from reportbot.render.rendered import RenderedReport
 
+COLOURS = {"sent": "green", "failed": "red", "unrecorded": "red", "skipped": "yellow"}
 MARKS = {"sent": "✓", "skipped": "=", "failed": "✗", "unrecorded": "!", "dry-run": "·"}
 
 
@@ -40,7 +41,8 @@ def print_result(config: Config, result: RunResult, *, out: Path | None, show_sl
     if result.note:
         click.echo(f"· {result.report} {period}: {result.note}")
     for outcome in result.outcomes:
-        line = f"{MARKS[outcome.status]} {result.report} {period} {outcome.destination}: "
+        mark = click.style(MARKS[outcome.status], fg=COLOURS.get(outcome.status), bold=True)
+        line = f"{mark} {result.report} {period} {outcome.destination}: "
         detail = printable(scrub(outcome.detail), 2000)
         line += outcome.status + (f" ({detail})" if detail else "")
         click.echo(line)
