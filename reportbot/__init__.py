@@ -18,9 +18,6 @@ imported on first use, so ``import reportbot`` stays cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
 __version__ = "0.1.0"
 
 _EXPORTS = {
@@ -38,7 +35,10 @@ _EXPORTS = {
 __all__ = [*_EXPORTS, "__version__"]
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
+    """The library's names, each imported from its module on first use."""
+    import importlib  # not at import time: `reportbot --help` stays cheap
+
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'reportbot' has no attribute {name!r}")

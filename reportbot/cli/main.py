@@ -9,10 +9,17 @@ import click
 from reportbot.cli.commands import cli
 
 
+def _shown(text: str) -> str:
+    """One line of an error, printable and without secrets (imported only when needed)."""
+    from reportbot.errors import printable
+    from reportbot.logs import scrub
+
+    return printable(scrub(text), 2000)
+
+
 def main() -> None:
     """Entry point: every ReportbotError is one line per problem and its exit status."""
-    from reportbot.errors import ReportbotError, printable
-    from reportbot.logs import scrub
+    from reportbot.errors import ReportbotError
 
     try:
         cli.main(standalone_mode=False)
@@ -26,12 +33,12 @@ def main() -> None:
         sys.exit(130)
     except ReportbotError as exc:
         for line in str(exc).splitlines() or [type(exc).__name__]:
-            click.echo(f"reportbot: error: {printable(scrub(line), 2000)}", err=True)
+            click.echo(f"reportbot: error: {_shown(line)}", err=True)
         sys.exit(exc.exit_status)
     except Exception as exc:
         if "-v" in sys.argv or "--verbose" in sys.argv:
             raise
-        said = printable(scrub(str(exc)), 2000)
+        said = _shown(str(exc))
         click.echo(
             f"reportbot: internal error: {type(exc).__name__}: {said} (run with -v)", err=True
         )
