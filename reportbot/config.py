@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -28,9 +28,11 @@ from pydantic import (
 from reportbot import validators
 from reportbot.core.cron import DEFAULT_SCHEDULES, Cron, parse_cron
 from reportbot.errors import ConfigError
-from reportbot.settings import Settings
 
-__all__ = ["Config", "ReportConfig", "Settings", "load_config", "load_settings"]
+if TYPE_CHECKING:  # pydantic-settings is imported when settings are read, not with the reports
+    from reportbot.settings import Settings
+
+__all__ = ["Config", "ReportConfig", "load_config", "load_settings", "read_reports"]
 
 DEFAULT_CONFIG = "reportbot.toml"
 ALERT_SCHEDULE = "0 * * * *"  # alerts check hourly unless told otherwise
@@ -165,6 +167,8 @@ class Config:
 
 
 def load_settings() -> Settings:
+    from reportbot.settings import Settings
+
     try:
         return Settings()
     except ValidationError as exc:
@@ -175,18 +179,36 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> C
     """Settings plus the reports file: ``path``, else REPORTBOT_CONFIG, else ./reportbot.toml."""
     settings = settings or load_settings()
     path = path or settings.config or Path(DEFAULT_CONFIG)
+    reports = _reports_file(path)
+    if settings.templates is not None:
+        from reportbot.render.templates import check_templates  # Jinja: only when overriding
+
+        check_templates(settings.templates)
+    return Config(settings, reports, path)
+
+
+def read_reports(path: Path | None = None) -> dict[str, ReportConfig]:
+    """The reports file alone, for the read-only commands: no other setting is read or checked.
+
+    ``path``, else REPORTBOT_CONFIG (reportbot.environment), else ./reportbot.toml. With
+    REPORTBOT_TEMPLATES set, everything is loaded as for any command, so that a broken
+    override stops these commands too.
+    """
+    from reportbot import environment
+
+    if environment.overrides_templates():
+        return load_config(path).reports
+    return _reports_file(path or environment.config_path() or Path(DEFAULT_CONFIG))
+
+
+def _reports_file(path: Path) -> dict[str, ReportConfig]:
     if not path.exists():
         raise ConfigError(f"{path}: no such file (copy reportbot.example.toml to start one)")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    reports = parse_reports(data, str(path))
-    if settings.templates is not None:
-        from reportbot.render.templates import check_templates  # Jinja: only when overriding
-
-        check_templates(settings.templates)
-    return Config(settings, reports, path)
+    return parse_reports(data, str(path))
 
 
 def parse_reports(data: dict[str, Any], source: str) -> dict[str, ReportConfig]:

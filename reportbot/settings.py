@@ -12,14 +12,17 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from reportbot import validators
+from reportbot import environment, validators
 
 
 class Settings(BaseSettings):
     """Secrets and deployment settings (DESIGN §3)."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", extra="ignore", hide_input_in_errors=True, case_sensitive=False
+        env_file=environment.ENV_FILE,
+        extra="ignore",
+        hide_input_in_errors=True,
+        case_sensitive=False,
     )
 
     acedata_token: SecretStr | None = None
@@ -33,15 +36,15 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None
     smtp_security: Literal["starttls", "ssl", "none"] = "starttls"
-    database_url: str = Field(
-        default="sqlite:///reportbot.db",
-        validation_alias=AliasChoices("REPORTBOT_DATABASE_URL", "DATABASE_URL"),
+    database_url: str = Field(  # reportbot.environment reads these two the same way
+        default=environment.DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices(*environment.DATABASE_URL),
     )
     claim_timeout: int = Field(
         default=900, ge=1, validation_alias=AliasChoices("REPORTBOT_CLAIM_TIMEOUT")
     )
     templates: Path | None = Field(
-        default=None, validation_alias=AliasChoices("REPORTBOT_TEMPLATES")
+        default=None, validation_alias=AliasChoices(*environment.TEMPLATES)
     )
     concurrency: int = Field(
         default=8, ge=1, le=64, validation_alias=AliasChoices("REPORTBOT_CONCURRENCY")
@@ -62,7 +65,7 @@ class Settings(BaseSettings):
         default="0.0.0.0",  # noqa: S104 - a worker's /metrics is scraped from outside
         validation_alias=AliasChoices("REPORTBOT_METRICS_HOST"),
     )
-    config: Path | None = Field(default=None, validation_alias=AliasChoices("REPORTBOT_CONFIG"))
+    config: Path | None = Field(default=None, validation_alias=AliasChoices(*environment.CONFIG))
 
     @field_validator(
         "smtp_host", "smtp_username", "smtp_from", "templates", "config", mode="before"

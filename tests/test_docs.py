@@ -9,7 +9,7 @@ import click
 import pytest
 
 from reportbot.cli.commands import cli
-from reportbot.config import Settings
+from reportbot.settings import Settings
 
 ROOT = Path(__file__).parent.parent
 COMMANDS = sorted(cli.commands)

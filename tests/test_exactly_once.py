@@ -19,13 +19,14 @@ from typing import Any
 
 import pytest
 
-from reportbot.config import ReportConfig, Settings
+from reportbot.config import ReportConfig
 from reportbot.delivery.loop import DeliveryLoop, Outcome, classify
 from reportbot.destinations.factory import Destinations
 from reportbot.errors import ConfigError, DeliveryError, LedgerError
 from reportbot.ledger.rows import Claim
 from reportbot.ledger.store import Ledger
 from reportbot.render.rendered import RenderedReport
+from reportbot.settings import Settings
 from tests.conftest import demo_report
 from tests.fakes.databases import LEDGER_BACKENDS, ledger_database
 from tests.fakes.slack_api import SlackApiStub

@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from reportbot.config import Config, Settings, parse_reports
+from reportbot.config import Config, parse_reports
 from reportbot.core.corrections import Said, correction
 from reportbot.delivery.usage import RunResult
 from reportbot.delivery.wiring import open_runner
 from reportbot.ledger.store import Ledger
+from reportbot.settings import Settings
 from tests.conftest import demo_report
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.smtp import SmtpServer
@@ -200,7 +201,7 @@ def test_skip_empty_sends_nothing_for_a_period_without_usage_and_records_why(rig
     result = rig.run(toml, "2024-09-02T08:00", period="2020-W10")  # before the demo's data
     assert {o.detail for o in result.outcomes} == {"no usage in either period (skip_empty)"}
     assert rig.slack.posts == [] and rig.smtp.messages == []
-    from reportbot.cli.listing import history_lines
+    from reportbot.cli.history_table import history_lines
 
     with rig.ledger() as ledger:
         lines = history_lines(ledger.history("weekly"))

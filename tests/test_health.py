@@ -112,9 +112,9 @@ def test_a_report_that_reaches_every_destination_sets_its_last_success(
 
 
 def test_healthz_is_503_when_the_scheduler_is_not_running(tmp_path: Path) -> None:
-    from reportbot.config import Settings
     from reportbot.ledger.store import Ledger
     from reportbot.service.health import Health
+    from reportbot.settings import Settings
 
     settings = Settings.model_validate(
         {"REPORTBOT_METRICS_PORT": 0, "REPORTBOT_METRICS_HOST": "127.0.0.1"}

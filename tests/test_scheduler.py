@@ -26,12 +26,13 @@ from apscheduler.events import (
 )
 from apscheduler.triggers.cron import CronTrigger
 
-from reportbot.config import Config, ReportConfig, Settings, parse_reports
+from reportbot.config import Config, ReportConfig, parse_reports
 from reportbot.core.periods import latest_complete
 from reportbot.ledger.store import Ledger
 from reportbot.service.scheduler import JOB_DEFAULTS, Service
 from reportbot.service.triggers import is_due, next_run, report_trigger, retry_delay
 from reportbot.service.worker import Retry, Worker
+from reportbot.settings import Settings
 from tests.fakes.slack_api import SlackApiStub
 from tests.fakes.usage_api import UsageApiServer
 

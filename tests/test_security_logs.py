@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from reportbot.config import Settings
 from reportbot.logs import SECRETS, Secrets, setup_logging
+from reportbot.settings import Settings
 
 TOKEN = "platform-v1-LOGSECRET-0123456789"
 WEBHOOK = "https://hooks.slack.com/services/T000/B000/HOOKSECRET 0123"

@@ -25,11 +25,12 @@ from typing import Any, Literal
 import click
 
 from reportbot.cli.words import plural
-from reportbot.config import Config, ReportConfig, Settings, missing_credentials
+from reportbot.config import Config, ReportConfig, missing_credentials
 from reportbot.core.periods import latest_complete
 from reportbot.delivery.usage import UsageSource, fetch_usage
 from reportbot.delivery.wiring import utc_now
 from reportbot.errors import DeliveryError, ReportbotError
+from reportbot.settings import Settings
 
 State = Literal["ok", "failed", "skipped"]
 MARKS = {"ok": "✓", "failed": "✗", "skipped": "-"}

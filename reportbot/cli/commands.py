@@ -215,13 +215,17 @@ def list_reports(obj: Context) -> None:
 
     Example: reportbot list
     """
-    from reportbot.cli.listing import existing_ledger, report_facts
-    from reportbot.delivery.wiring import utc_now
+    from datetime import UTC, datetime
 
-    config = obj.config()
-    now = utc_now()
-    with existing_ledger(config.settings.database_url) as ledger:
-        for report in config.reports.values():
+    from reportbot import environment
+    from reportbot.cli.listing import report_facts
+    from reportbot.config import read_reports
+    from reportbot.ledger.reader import read_ledger
+
+    reports = read_reports(obj.config_path)  # only the reports file and the ledger URL are read
+    now = datetime.now(UTC)
+    with read_ledger(environment.database_url()) as ledger:
+        for report in reports.values():
             click.echo(f"{click.style(report.name, bold=True)}  ({report.period})")
             for label, value in report_facts(report, ledger, now).items():
                 click.echo(f"  {label:<10} {value}")
@@ -287,10 +291,11 @@ def history(obj: Context, name: str | None, limit: int) -> None:
 
     Example: reportbot history weekly-digest --limit 50
     """
-    from reportbot.cli.listing import existing_ledger, history_lines
-    from reportbot.config import load_settings
+    from reportbot import environment
+    from reportbot.cli.history_table import history_lines
+    from reportbot.ledger.reader import read_ledger
 
-    with existing_ledger(load_settings().database_url) as ledger:
+    with read_ledger(environment.database_url()) as ledger:
         rows = ledger.history(name, limit=limit) if ledger else []
     if not rows:
         click.echo(f"no deliveries recorded{f' for {name}' if name else ''} yet")

@@ -9,9 +9,10 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from reportbot.config import Config, ReportConfig, Settings, parse_reports
+from reportbot.config import Config, ReportConfig, parse_reports
 from reportbot.delivery.runner import Runner
 from reportbot.delivery.usage import UsageSource
+from reportbot.settings import Settings
 from reportbot.sources.demo import DEMO_TOML, DemoSource
 
 if TYPE_CHECKING:

@@ -13,9 +13,9 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from reportbot.config import Settings
 from reportbot.destinations.base import Destination
 from reportbot.errors import ConfigError
+from reportbot.settings import Settings
 
 if TYPE_CHECKING:
     from reportbot.destinations.pacing import ChannelPacer

@@ -1,15 +1,12 @@
-"""The rows of the delivery ledger as values: a Claim to send, a Delivery as recorded."""
+"""The rows of the delivery ledger as values: a Claim to send, a Delivery as recorded.
+
+Plain values, importable without SQLAlchemy (the read-only commands use them).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-
-import sqlalchemy as sa
-from sqlalchemy.sql.elements import ColumnElement
-
-from reportbot.ledger.schema import deliveries
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,10 +48,6 @@ class Delivery:
     summary: str | None = None  # what the delivery said (reportbot.core.corrections.Said)
 
 
-def delivery_row(row: sa.Row[Any]) -> Delivery:
-    return Delivery(**row._asdict())
-
-
 @dataclass(frozen=True, slots=True)
 class ClaimRequest:
     report: str
@@ -64,12 +57,6 @@ class ClaimRequest:
     destination: str
     force: bool
 
-    def matches(self) -> ColumnElement[bool]:
-        c = deliveries.c
-        return sa.and_(
-            c.report == self.report, c.period == self.period, c.destination == self.destination
-        )
-
     def claim(
         self, row_id: int, token: str, attempt: int, previous: Delivery | None = None
     ) -> Claim:
@@ -77,5 +64,3 @@ class ClaimRequest:
         return Claim(
             row_id, self.report, self.period, self.destination, token, attempt, status, receipt
         )
-
-

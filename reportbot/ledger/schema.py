@@ -60,6 +60,7 @@ class UTCDateTime(sa.TypeDecorator[datetime]):
 
 metadata = sa.MetaData()
 
+
 def _deliveries_table(meta: sa.MetaData, *, version: int) -> sa.Table:
     """The deliveries table as of a schema version (migrations create old shapes)."""
     added: list[sa.Column[Any]] = [sa.Column("permanent", sa.Boolean)] if version >= 3 else []

@@ -46,7 +46,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.errors import LedgerError, printable
 from reportbot.ledger.leases import Leases
-from reportbot.ledger.rows import Claim, ClaimRequest, Delivery, delivery_row
+from reportbot.ledger.rows import Claim, ClaimRequest, Delivery
 from reportbot.ledger.schema import (
     apply_migrations,
     as_utc,
@@ -71,6 +71,19 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     message = lines[0] if lines else type(cause).__name__
     return message.replace(secret, "***") if secret else message
+
+
+def delivery_row(row: sa.Row[Any]) -> Delivery:
+    return Delivery(**row._asdict())
+
+
+def _same_key(request: ClaimRequest) -> tuple[ColumnElement[bool], ...]:
+    c = deliveries.c
+    return (
+        c.report == request.report,
+        c.period == request.period,
+        c.destination == request.destination,
+    )
 
 
 class _LostRace(Exception):
@@ -200,7 +213,7 @@ class Ledger(Leases):
     def _claim_once(self, request: ClaimRequest) -> Claim | None:
         try:
             with transaction(self._engine, write=True) as conn:
-                found = conn.execute(sa.select(deliveries).where(request.matches())).first()
+                found = conn.execute(sa.select(deliveries).where(*_same_key(request))).first()
                 if found is None:
                     return self._insert(conn, request)
                 current = delivery_row(found)

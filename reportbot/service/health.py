@@ -26,10 +26,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, make
 from reportbot.errors import ReportbotError
 
 if TYPE_CHECKING:
-    from reportbot.config import ReportConfig, Settings
+    from reportbot.config import ReportConfig
     from reportbot.core.periods import Period
     from reportbot.ledger.rows import Delivery
     from reportbot.ledger.store import Ledger
+    from reportbot.settings import Settings
 
 log = logging.getLogger(__name__)
 PING_TIMEOUT = 10.0

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from apscheduler.triggers.cron import CronTrigger
 
-from reportbot.config import ReportConfig
 from reportbot.core.periods import Period, local_midnight_utc
+
+if TYPE_CHECKING:
+    from reportbot.config import ReportConfig
 
 Clock = Callable[[], datetime]
 RETRY_FIRST = timedelta(minutes=5)
