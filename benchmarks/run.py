@@ -1,10 +1,11 @@
 """reportbot's performance figures (DESIGN §7), printed as ratios against a baseline.
 
-    python benchmarks/run.py            # all
-    python benchmarks/run.py startup    # one of: startup, report, scale, worker
+    python benchmarks/run.py            # all (about 6 minutes: pacing alone takes 200 s)
+    python benchmarks/run.py startup    # one of the names in BENCHES below
 
 Each figure is the median of several runs; the target is printed beside it. These are not
-tests: a noisy machine moves them, so they report instead of failing.
+tests: a noisy machine moves them, so they report instead of failing. Smaller, quicker
+runs: BENCH_PACING_REPORTS=30, BENCH_WORKER_RUNS=10.
 """
 
 from __future__ import annotations
@@ -273,7 +274,7 @@ def bench_pacing() -> None:
     """Reports to ONE channel against a stub that enforces Slack's 1/s: 0 failures."""
     from tests.fakes.slack_api import SlackApiStub
 
-    reports = int(os.environ.get("BENCH_PACING_REPORTS", "30"))
+    reports = int(os.environ.get("BENCH_PACING_REPORTS", "200"))
     with (
         tempfile.TemporaryDirectory() as folder,
         UsageApiServer() as api,
