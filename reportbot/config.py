@@ -180,11 +180,16 @@ def load_config(path: Path | None = None, settings: Settings | None = None) -> C
     settings = settings or load_settings()
     path = path or settings.config or Path(DEFAULT_CONFIG)
     reports = _reports_file(path)
+    check_overrides(settings)
+    return Config(settings, reports, path)
+
+
+def check_overrides(settings: Settings) -> None:
+    """A broken REPORTBOT_TEMPLATES override stops a command at start, naming file and line."""
     if settings.templates is not None:
         from reportbot.render.templates import check_templates  # Jinja: only when overriding
 
         check_templates(settings.templates)
-    return Config(settings, reports, path)
 
 
 def read_reports(path: Path | None = None) -> dict[str, ReportConfig]:

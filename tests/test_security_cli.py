@@ -46,11 +46,24 @@ def test_a_broken_override_template_stops_every_command_at_start_naming_file_and
     (tmp_path / "mine" / "slack" / "line.md.j2").write_text("ok\n{{ r.name }", encoding="utf-8")
     env = {"REPORTBOT_TEMPLATES": str(tmp_path / "mine"), "ACEDATA_TOKEN": "platform-v1-x"}
     env["ACEDATA_BASE_URL"] = "http://127.0.0.1:9"  # never called: the error comes first
-    for command in (["run", "r", "--dry-run"], ["list"], ["check"]):
+    for command in (["run", "r", "--dry-run"], ["list"], ["check"], ["demo"]):
         done = reportbot(tmp_path, *command, **env)
         assert done.returncode == 2, done.stderr
         assert done.stderr.startswith("reportbot: error: template slack/line.md.j2 line 2: ")
         assert done.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("command", [["demo"], ["run", "r", "--dry-run"]])
+def test_a_bad_setting_is_exit_2_on_one_line_for_the_demo_too(
+    tmp_path: Path, command: list[str]
+) -> None:
+    (tmp_path / "reportbot.toml").write_text(
+        '[[reports]]\nname = "r"\nslack = ["#x"]\n', encoding="utf-8"
+    )
+    done = reportbot(tmp_path, *command, SMTP_PORT="abc")
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.startswith("reportbot: error: environment: smtp_port: "), done.stderr
+    assert done.stderr.count("\n") == 1
 
 
 def test_a_missing_override_folder_is_exit_2(tmp_path: Path) -> None:

@@ -9,7 +9,13 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from reportbot.config import Config, ReportConfig, parse_reports
+from reportbot.config import (
+    Config,
+    ReportConfig,
+    check_overrides,
+    load_settings,
+    parse_reports,
+)
 from reportbot.delivery.runner import Runner
 from reportbot.delivery.usage import UsageSource
 from reportbot.settings import Settings
@@ -26,8 +32,11 @@ def utc_now() -> datetime:
 
 
 def demo_config(settings: Settings | None = None) -> Config:
+    """The built-in demo account's reports, with the settings checked as for any command."""
+    settings = settings or load_settings()
+    check_overrides(settings)
     reports = parse_reports(tomllib.loads(DEMO_TOML), "built-in demo")
-    return Config(settings or Settings(), reports, None)
+    return Config(settings, reports, None)
 
 
 class _Http:
