@@ -79,6 +79,28 @@ def test_hostile_api_names_stay_on_one_line_in_the_terminal_report() -> None:
     ]
 
 
+def test_new_and_stopped_list_a_dozen_names_clipped_and_count_the_rest() -> None:
+    """40 new APIs with long names: one short line in the terminal and in Slack."""
+    period = parse_period("2024-W33", date(2024, 8, 20))
+    before = period.previous().start
+    names = {f"n{i}": f"new-api-{i:02d}-" + "x" * 100 for i in range(40)}
+    names |= {f"s{i}": f"old-api-{i:02d}-" + "y" * 100 for i in range(15)}
+    rows = tuple(UsageRow(period.start, f"n{i}", Decimal(1)) for i in range(40)) + tuple(
+        UsageRow(before, f"s{i}", Decimal(1)) for i in range(15)
+    )
+    report = compute_report("r", period, Usage(rows, names))
+    blocks = slack_messages(report)[0]["blocks"]
+    slack = "\n".join(block["text"]["text"] for block in blocks if "text" in block)
+    for text in (render_text(report), slack):
+        (new,) = [line for line in text.split("\n") if "New" in line and "new-api-00" in line]
+        assert new.endswith("and 28 more"), new
+        assert new.count("new-api-") == 12
+        assert "x" * 60 not in new
+        (stopped,) = [line for line in text.split("\n") if "old-api-00" in line]
+        assert stopped.endswith("and 3 more"), stopped
+        assert stopped.count("old-api-") == 12
+
+
 def write(folder: Path, name: str, text: str) -> None:
     path = folder / name
     path.parent.mkdir(parents=True, exist_ok=True)

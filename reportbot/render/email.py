@@ -28,7 +28,6 @@ from reportbot.render.templates import Flavour, oneline, render, truncate
 CHART_CID = "chart"  # the placeholder build_message(png_cid_name="chart") rewrites
 CHART_WIDTH = 552  # px: the 600 px column less its padding
 TABLE_ROWS = 20  # APIs listed by name in the HTML table; the rest join "Other"
-LIST_NAMES = 12  # names listed under "New" and "Stopped"
 SUBJECT_WIDTH = 200
 
 
@@ -101,7 +100,6 @@ def _context(report: Report, png: bytes | None) -> dict[str, Any]:
         "r": report,
         "rows": rows,
         "other": other,
-        "list_names": LIST_NAMES,
         "chart": _chart(report, png),
         "csv_filename": csv_filename(report),
     }

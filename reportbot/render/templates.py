@@ -25,6 +25,7 @@ from reportbot.render.money import money
 from reportbot.render.sandbox import ReportSandbox, bounded_render
 
 Flavour = Literal["html", "slack", "text"]
+LIST_NAMES = 12  # names listed under "New" and "Stopped"; the rest are counted
 # C0 and C1 controls, DEL, line/paragraph separators, the bidi embeddings, overrides, isolates
 # and marks, and the invisible zero-width space, word joiner and BOM. Zero-width (non-)joiners
 # stay: scripts and emoji sequences need them, and they cannot reorder or hide text.
@@ -119,6 +120,7 @@ def environment(flavour: Flavour, override: Path | None = None) -> jinja2.Enviro
     )
     env.filters.update(FILTERS)
     env.filters.update(INSIGHT_FILTERS)
+    env.globals["list_names"] = LIST_NAMES
     return env
 
 
