@@ -31,5 +31,3 @@ def read_capped(
     return httpx.Response(
         response.status_code, headers=headers, content=bytes(body), request=response.request
     )
-
-

@@ -21,23 +21,52 @@ import functools
 import json
 import logging
 from datetime import date, datetime
-from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, NoReturn
 
 from reportbot.core.usage import Usage, UsageRow
 from reportbot.errors import FetchError, printable
+from reportbot.sources.usage_lean import Unusual, lean_body, lean_rows
+from reportbot.sources.usage_values import AMOUNT_DIGITS as AMOUNT_DIGITS  # re-exported
+from reportbot.sources.usage_values import AMOUNT_PLACES as AMOUNT_PLACES  # re-exported
+from reportbot.sources.usage_values import Days as _Days
+from reportbot.sources.usage_values import amount as _amount
+from reportbot.sources.usage_values import new_row as _new_row
+from reportbot.sources.usage_values import pico as _pico
 
 log = logging.getLogger("reportbot.sources.acedata")  # one logger for everything the usage API says
 
 DETAIL_LIMIT = 200
-AMOUNT_DIGITS = 15  # an amount of 10**15 Credits or more is garbage
-AMOUNT_PLACES = 12  # an amount below a pico-credit is rounded to 12 places
-_QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
-_EXACT = Context(prec=AMOUNT_DIGITS + AMOUNT_PLACES + 1, rounding=ROUND_HALF_EVEN)
 
 
 def parse_usage(body: bytes, start: date, end: date) -> Usage:
-    """The rows of ``start..end`` in an aggregate response; a FetchError if it is not one."""
+    """The rows of ``start..end`` in an aggregate response; a FetchError if it is not one.
+
+    An ordinary body is read lean (reportbot.sources.usage_lean); any other, and any body
+    that is wrong, the careful way here, which says what was wrong.
+    """
+    try:
+        return _lean_usage(body, start, end)
+    except (Unusual, FetchError):
+        return _careful_usage(body, start, end)
+
+
+def _lean_usage(body: bytes, start: date, end: date) -> Usage:
+    payload, slices = lean_body(body)
+    _no_error_message(payload)
+    rows, ids, days = lean_rows(slices)
+    total = _total(payload.get("total"))
+    names = ids | _names(payload)
+    if all(start <= day <= end for day in days.values()):
+        kept = tuple(rows)
+    else:
+        kept = tuple(row for row in rows if start <= row.day <= end)
+    if total is not None:  # last: a body read the careful way after all logs it once
+        _check_total(total, rows, start, end)
+    return Usage(kept, names, total)
+
+
+def _careful_usage(body: bytes, start: date, end: date) -> Usage:
     payload = _json_object(body)
     _no_error_message(payload)
     rows = _rows(_items(payload))
@@ -57,11 +86,6 @@ def _json_object(body: bytes) -> dict[str, Any]:
     if not isinstance(payload, dict):
         raise _bad_body(f"it is {_show(payload)}, not an object")
     return payload
-
-
-def _pico(amount: Decimal) -> Decimal:
-    """An amount below a pico-credit (adjusted exponent < -12), rounded to 12 places."""
-    return amount.quantize(_QUANTUM, context=_EXACT)
 
 
 def _no_error_message(payload: dict[str, Any]) -> None:
@@ -123,18 +147,6 @@ def _rows(items: list[Any]) -> list[UsageRow]:
     return rows
 
 
-_new_row = tuple.__new__  # UsageRow without its Python-level __new__: a third faster
-
-
-class _Days(dict[str, date]):
-    """Dates parsed once per distinct string (a period has few dates and many rows)."""
-
-    def __missing__(self, text: str) -> date:
-        day = datetime.fromisoformat(text).date()  # TypeError / ValueError: not a date
-        self[text] = day
-        return day
-
-
 def _row_problem(number: int, item: object) -> str:
     if not isinstance(item, dict):
         return f"row {number} is {_show(item)}, not an object"
@@ -161,22 +173,6 @@ def _parse_day(text: str) -> date | None:
         return datetime.fromisoformat(text).date()
     except ValueError:
         return None
-
-
-def _amount(value: object) -> Decimal | None:
-    """An exact, finite, plausible amount from a JSON number or a numeric string."""
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int) and not isinstance(value, bool):
-        amount = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            amount = Decimal(value)
-        except InvalidOperation:
-            return None
-    else:
-        return None
-    return amount if amount.is_finite() and amount.adjusted() < AMOUNT_DIGITS else None
 
 
 def _total(value: object) -> Decimal | None:
