@@ -168,6 +168,12 @@ def bench_scale() -> None:
     )
 
 
+def bench_big() -> None:
+    from benchmarks.big_account import bench_big as big_account
+
+    big_account()
+
+
 def bench_worker() -> None:
     script = ROOT / "benchmarks" / "worker_memory.py"
     if not script.exists():
@@ -311,6 +317,7 @@ BENCHES = {
     "pacing": bench_pacing,
     "report": bench_report,
     "scale": bench_scale,
+    "big": bench_big,
     "worker": bench_worker,
 }
 
