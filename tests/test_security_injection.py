@@ -120,7 +120,7 @@ def test_the_terminal_report_keeps_a_hostile_name_on_one_line(case: str, name: s
     assert text.count("\n") == plain.count("\n")  # nothing injected a line
     assert not UNSHOWABLE.search(text), repr(text[:300])
     assert "1337" not in text
-    assert len(text) < len(plain) + 3 * len(name)  # New and Stopped list names unclipped
+    assert len(text) < len(plain) + 3 * len(name)  # in the table, the movers and New
 
 
 @pytest.mark.parametrize(("case", "name"), CORPUS, ids=IDS)
@@ -157,6 +157,20 @@ def test_the_csv_never_holds_a_formula(case: str, name: str) -> None:
     for cell in (cell for row in rows[1:] for cell in row[1:3]):
         shown = cell.lstrip()
         assert not shown.startswith(FORMULA_START + DISGUISED) or cell.startswith("'"), cell
+
+
+@pytest.mark.parametrize(("case", "name"), CORPUS, ids=IDS)
+def test_the_workbook_never_holds_a_formula(case: str, name: str) -> None:
+    from openpyxl import load_workbook
+
+    from reportbot.render.xlsx import usage_xlsx
+
+    book = load_workbook(io.BytesIO(usage_xlsx(hostile_report(name))))
+    cells = [cell for sheet in book for row in sheet.iter_rows() for cell in row]
+    assert not [cell.coordinate for cell in cells if cell.data_type == "f"]
+    texts = [cell.value for cell in cells if isinstance(cell.value, str)]
+    assert any("Plain" not in text and text.strip() for text in texts)
+    assert not any(UNSHOWABLE.search(text) for text in texts)
 
 
 @pytest.mark.parametrize(("case", "name"), CORPUS, ids=IDS)

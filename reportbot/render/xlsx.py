@@ -11,9 +11,11 @@ Three sheets:
 Numbers are stored as numbers with a ``number_format`` (``#,##0.00``, ``0.0%``) and days
 as dates (``yyyy-mm-dd``), so the file is locale-proof: a German Excel shows 1.234,56 and
 sums it, with no import wizard. Text is stored as text: a name like ``=cmd|...`` is a
-string cell (``data_type = "s"``), never a formula; characters XML cannot hold become
-spaces. Amounts go in as the report's Decimals (Excel keeps 15 significant digits).
-openpyxl is imported inside ``usage_xlsx`` so that nothing else pays for it.
+string cell (``data_type = "s"``), never a formula, and shown on one line as in the other
+views (controls and line breaks become spaces, bidi controls go; so do characters XML cannot
+hold). The CSV, a data file, keeps names as the API gave them. Amounts go in as the
+report's Decimals (Excel keeps 15 significant digits). openpyxl is imported inside
+``usage_xlsx`` so that nothing else pays for it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 
 from reportbot.core.report import Report
 from reportbot.render.csv_export import file_stem, span
+from reportbot.render.templates import oneline
 
 CREDITS_FORMAT = "#,##0.00"
 PERCENT_FORMAT = "0.0%"
@@ -114,7 +117,7 @@ def _cell(sheet: Any, row: int, column: int, value: object, number_format: str) 
     if value is None:
         return cell
     if isinstance(value, str):
-        cell.value = _NOT_XML.sub(" ", value)
+        cell.value = _NOT_XML.sub(" ", oneline(value))  # shown as everywhere else
         cell.data_type = "s"
         return cell
     cell.value = value
