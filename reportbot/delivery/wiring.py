@@ -107,10 +107,12 @@ def open_runner(
                 Ledger(config.settings.database_url, stale_after=stale_after)
             )
         http = _Http(stack)
-        yield Runner(
+        runner = Runner(
             config,
             source_for=source_factory(config, stack, now, http),
             balance_for=balance_factory(config, http, now),
             ledger=ledger,
             now=now,
         )
+        stack.callback(runner.close)
+        yield runner
