@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import threading
@@ -17,6 +18,7 @@ from reportbot.config import Config, ReportConfig, Settings, parse_reports
 from reportbot.core.usage import Usage
 from reportbot.delivery.runner import Runner
 from reportbot.delivery.warmup import Warmup, load_kinds
+from reportbot.delivery.wiring import open_runner
 from reportbot.ledger.store import Ledger
 from reportbot.sources.demo import DemoSource
 
@@ -121,3 +123,12 @@ def test_a_template_that_does_not_compile_is_left_to_the_delivery_to_report(
     (tmp_path / "slack" / "header.txt.j2").write_text("{% if %}", encoding="utf-8")
 
     load_kinds(["slack"], tmp_path)  # raises nothing
+
+
+def test_a_runner_freezes_what_lives_until_its_process_exits(tmp_path: Path) -> None:
+    gc.unfreeze()
+    try:
+        with open_runner(config(tmp_path), with_ledger=True, now=lambda: NOW):
+            assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
