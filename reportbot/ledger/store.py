@@ -34,8 +34,9 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any, Self
 
@@ -94,6 +95,10 @@ class Ledger(Leases):
         self._clock = clock
         with self._errors("open"):
             self._engine = create_ledger_engine(normalized)
+            # SQLite lets one writer in and makes the others sleep and retry (1, 2, 5, 10 …
+            # ms): this process's threads queue here instead, let in as the one before commits.
+            sqlite = self._engine.dialect.name == "sqlite"
+            self._one_writer: threading.Lock | None = threading.Lock() if sqlite else None
             try:
                 apply_migrations(self._engine)
             except BaseException:
@@ -199,7 +204,7 @@ class Ledger(Leases):
 
     def _claim_once(self, request: ClaimRequest) -> Claim | None:
         try:
-            with transaction(self._engine, write=True) as conn:
+            with self._writing(), transaction(self._engine, write=True) as conn:
                 found = conn.execute(sa.select(deliveries).where(request.matches())).first()
                 if found is None:
                     return self._insert(conn, request)
@@ -252,7 +257,8 @@ class Ledger(Leases):
             )
             .values(updated_at=self._now(), **changes)
         )
-        with self._errors("write to"), transaction(self._engine, write=True) as conn:
+        writing = self._writing()
+        with self._errors("write to"), writing, transaction(self._engine, write=True) as conn:
             taken_over = conn.execute(statement).rowcount != 1
         if taken_over and not quiet:
             logger.warning(
@@ -275,6 +281,9 @@ class Ledger(Leases):
 
     def _now(self) -> datetime:
         return as_utc(self._clock())
+
+    def _writing(self) -> AbstractContextManager[object]:
+        return self._one_writer or nullcontext()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:
