@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING
 from reportbot.core.alerts import fired_rules
 from reportbot.core.corrections import Said, correction
 from reportbot.delivery.loop import DeliveryLoop, Outcome
-from reportbot.render.notice import alert_notice, correction_notice
 
 if TYPE_CHECKING:
     from reportbot.config import ReportConfig
@@ -50,6 +49,8 @@ def send_corrections(loop: DeliveryLoop, report: ReportConfig, now: Report) -> l
             why = "already sent and corrected" if fixes else "already sent"
             outcomes.append(Outcome(destination, "skipped", why))
             continue
+        from reportbot.render.notice import correction_notice  # Jinja: not before the fetch
+
         notice = correction_notice(fix)
         outcomes.append(
             loop.deliver(
@@ -67,6 +68,8 @@ def send_corrections(loop: DeliveryLoop, report: ReportConfig, now: Report) -> l
 
 def send_alerts(loop: DeliveryLoop, report: ReportConfig, built: Report) -> list[Outcome]:
     """Each rule that fires, once per its key, to every destination."""
+    from reportbot.render.notice import alert_notice  # Jinja: not before the fetch
+
     assert built.insights is not None
     outcomes = []
     for fired in fired_rules(built.insights, report.spike_factor):

@@ -24,6 +24,7 @@ from reportbot.core.usage import Usage
 from reportbot.delivery.followups import in_correction_window, send_alerts, send_corrections
 from reportbot.delivery.loop import DeliveryLoop, Outcome, classify
 from reportbot.delivery.usage import RunResult, UsageSource, fetch_usage, paused_gc
+from reportbot.delivery.warmup import Warmup
 from reportbot.destinations.base import Attempt, Key
 from reportbot.destinations.factory import Destinations
 from reportbot.destinations.pacing import ChannelPacer
@@ -32,7 +33,6 @@ from reportbot.ledger import SKIPPED
 from reportbot.render.rendered import RenderedReport
 
 if TYPE_CHECKING:
-
     from reportbot.ledger.store import Ledger
     from reportbot.sources.balance import SharedBalance
 
@@ -57,6 +57,7 @@ class Runner:
         self.ledger = ledger
         self.now = now
         self.pacer = ChannelPacer()  # one per run, shared by all its threads
+        self.warmup = Warmup(config.settings.templates)  # loaded during the first fetch
         self._fetches: dict[tuple[object, ...], Future[Usage]] = {}
         self._fetch_lock = threading.Lock()
 
@@ -86,7 +87,12 @@ class Runner:
                 done[futures[future]] = result = future.result()
                 if on_result is not None:
                     on_result(result)
+        self.warmup.join()
         return [done[n] for n in range(len(reports))]
+
+    def close(self) -> None:
+        """Wait for what is still loading in the background (a run never leaves it behind)."""
+        self.warmup.join()
 
     def run(
         self,
@@ -124,6 +130,8 @@ class Runner:
         sent = sent and self._all_sent(report, period)
         if sent and not (corrections and in_correction_window(period.end, today)):
             return [Outcome(d, "skipped", "already sent") for d in report.destinations]
+        if not dry_run:
+            self.warmup.want(report.destinations)
         result.rendered = self._render(report, period)
         built = result.rendered.report
         if report.kind == "alert":
@@ -252,7 +260,9 @@ class Runner:
                 future = self._fetches[key] = Future()
         if mine:
             try:
-                future.set_result(fetch_usage(self.source_for(report), report, start, end))
+                source = self.source_for(report)
+                self.warmup.start()  # what delivering needs loads while this fetch waits
+                future.set_result(fetch_usage(source, report, start, end))
             except BaseException as exc:  # every report waiting for it gets the same error
                 future.set_exception(exc)
         return future.result()

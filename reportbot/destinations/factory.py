@@ -44,9 +44,8 @@ class Destinations:
 
     def route(self, destination: str) -> tuple[Destination, str]:
         """The client for a ledger destination (``slack:#x``, ``email:a@b``) and its address."""
-        kind, _, address = destination.partition(":")
-        which = "webhook" if (kind, address) == ("slack", "webhook") else kind
-        if which not in ("slack", "webhook", "email"):
+        which, address = kind_of(destination), destination.partition(":")[2]
+        if which not in KINDS:
             raise ConfigError(f"unknown destination {destination!r}")
         if which not in self._open:
             self._open[which] = self._build(which)
@@ -69,6 +68,15 @@ class Destinations:
         from reportbot.destinations.email import SmtpEmail
 
         return SmtpEmail(smtp_sender(s) if s.smtp_host else None, s.smtp_from)
+
+
+KINDS = ("slack", "webhook", "email")
+
+
+def kind_of(destination: str) -> str:
+    """Which client sends to ``destination``: ``slack``, ``webhook``, ``email`` (or unknown)."""
+    kind, _, address = destination.partition(":")
+    return "webhook" if (kind, address) == ("slack", "webhook") else kind
 
 
 def slack_web_api(

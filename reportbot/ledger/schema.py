@@ -18,8 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError
+from sqlalchemy.sql.elements import ColumnElement
 
 from reportbot.errors import ConfigError, LedgerError
+from reportbot.ledger.rows import ClaimRequest, Delivery
 
 _POSTGRES_SCHEMES = frozenset({"postgres", "postgresql", "postgresql+psycopg"})
 _SQLITE_SCHEMES = frozenset({"sqlite", "sqlite+pysqlite"})
@@ -88,6 +90,21 @@ def _deliveries_table(meta: sa.MetaData, *, version: int) -> sa.Table:
 
 
 deliveries = _deliveries_table(metadata, version=4)
+
+
+def delivery_row(row: sa.Row[Any]) -> Delivery:
+    return Delivery(**row._asdict())
+
+
+def same_key(request: ClaimRequest) -> tuple[ColumnElement[bool], ...]:
+    """The row a claim request is for: its (report, period, destination)."""
+    c = deliveries.c
+    return (
+        c.report == request.report,
+        c.period == request.period,
+        c.destination == request.destination,
+    )
+
 
 schema_versions = sa.Table(
     "reportbot_schema",

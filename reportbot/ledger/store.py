@@ -34,8 +34,9 @@ from __future__ import annotations
 import logging
 import secrets
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import date, datetime, timedelta
 from typing import Any, Self
 
@@ -52,8 +53,10 @@ from reportbot.ledger.schema import (
     as_utc,
     create_ledger_engine,
     deliveries,
+    delivery_row,
     mask_database_url,
     normalize_database_url,
+    same_key,
     transaction,
     utcnow,
 )
@@ -71,19 +74,6 @@ def _one_line(exc: BaseException, secret: str | None) -> str:
     lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     message = lines[0] if lines else type(cause).__name__
     return message.replace(secret, "***") if secret else message
-
-
-def delivery_row(row: sa.Row[Any]) -> Delivery:
-    return Delivery(**row._asdict())
-
-
-def _same_key(request: ClaimRequest) -> tuple[ColumnElement[bool], ...]:
-    c = deliveries.c
-    return (
-        c.report == request.report,
-        c.period == request.period,
-        c.destination == request.destination,
-    )
 
 
 class _LostRace(Exception):
@@ -107,6 +97,10 @@ class Ledger(Leases):
         self._clock = clock
         with self._errors("open"):
             self._engine = create_ledger_engine(normalized)
+            # SQLite lets one writer in and makes the others sleep and retry (1, 2, 5, 10 …
+            # ms): this process's threads queue here instead, let in as the one before commits.
+            sqlite = self._engine.dialect.name == "sqlite"
+            self._one_writer: threading.Lock | None = threading.Lock() if sqlite else None
             try:
                 apply_migrations(self._engine)
             except BaseException:
@@ -212,8 +206,8 @@ class Ledger(Leases):
 
     def _claim_once(self, request: ClaimRequest) -> Claim | None:
         try:
-            with transaction(self._engine, write=True) as conn:
-                found = conn.execute(sa.select(deliveries).where(*_same_key(request))).first()
+            with self._writing(), transaction(self._engine, write=True) as conn:
+                found = conn.execute(sa.select(deliveries).where(*same_key(request))).first()
                 if found is None:
                     return self._insert(conn, request)
                 current = delivery_row(found)
@@ -265,7 +259,8 @@ class Ledger(Leases):
             )
             .values(updated_at=self._now(), **changes)
         )
-        with self._errors("write to"), transaction(self._engine, write=True) as conn:
+        writing = self._writing()
+        with self._errors("write to"), writing, transaction(self._engine, write=True) as conn:
             taken_over = conn.execute(statement).rowcount != 1
         if taken_over and not quiet:
             logger.warning(
@@ -288,6 +283,9 @@ class Ledger(Leases):
 
     def _now(self) -> datetime:
         return as_utc(self._clock())
+
+    def _writing(self) -> AbstractContextManager[object]:
+        return self._one_writer or nullcontext()
 
     @contextmanager
     def _errors(self, action: str) -> Iterator[None]:

@@ -64,8 +64,7 @@ def correction_notice(fix: Correction) -> RenderedNotice:
     change = fix.change
     pct = "" if was.total == 0 else f": {(report.total - was.total) * 100 / was.total:+,.1f}%"
     line = (
-        f"{report.period.label} total is now {report.total:,.2f} credits, "
-        f"was {was.total:,.2f}{pct}"
+        f"{report.period.label} total is now {report.total:,.2f} credits, was {was.total:,.2f}{pct}"
     )
     if change.drivers:
         names = ", ".join(f"{d.name} ({d.delta:+,.2f})" for d in change.drivers)
