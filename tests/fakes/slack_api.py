@@ -25,9 +25,11 @@ import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlsplit
+
+from tests.fakes.local_http import LocalHttpServer
 
 if TYPE_CHECKING:
     from reportbot.render.rendered import RenderedReport
@@ -162,8 +164,7 @@ class SlackApiStub:
         self._ids = itertools.count(1)
         self._epoch = int(time.time())  # a ts is when Slack took the message
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = LocalHttpServer(("127.0.0.1", 0), _handler_for(self))
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

@@ -33,12 +33,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pytest
+
+from tests.fakes.local_http import LocalHttpServer
 
 AGGREGATE_PATH = "/api/v1/usage/apis/aggregate/"
 Body = bytes | str | Mapping[str, Any] | list[Any]
@@ -261,9 +263,7 @@ def _sum(rows: list[dict[str, Any]]) -> Decimal | None:
         return None
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
+class _Server(LocalHttpServer):
     def __init__(self, fake: UsageApiServer) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.fake = fake
