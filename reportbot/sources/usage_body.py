@@ -68,7 +68,7 @@ def _lean_usage(body: bytes, start: date, end: date) -> Usage:
 def _within(rows: UsageRows, start: date, end: date) -> UsageRows:
     """The rows of ``start..end``, by column as ``rows`` are."""
     inside = [start <= day <= end for day in rows.days]
-    day_at, id_at, amounts = array("L"), array("L"), list[Decimal]()
+    day_at, id_at, amounts = array("I"), array("I"), list[Decimal]()
     for d, i, amount in zip(rows.day_at, rows.id_at, rows.amounts, strict=True):
         if inside[d]:
             day_at.append(d)

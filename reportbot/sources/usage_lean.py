@@ -73,7 +73,7 @@ def lean_rows(slices: Slices) -> tuple[UsageRows, dict[str, str]]:
     kept once) and the ids ``{id: id}`` in order of appearance; Unusual where it would refuse.
     """
     days, ids = DayIndex(), Index()
-    day_at, id_at, amounts = array("L"), array("L"), list[Decimal]()
+    day_at, id_at, amounts = array("I"), array("I"), list[Decimal]()
     add_day, add_id, add_amount = day_at.append, id_at.append, amounts.append
     for chunk in slices:
         for item in chunk:
