@@ -19,6 +19,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from reportbot.core.usage import UsageRow, UsageRows
 from reportbot.errors import FetchError
 from reportbot.sources import usage_body, usage_lean
 from reportbot.sources.usage_body import parse_usage
@@ -198,3 +199,15 @@ def test_the_two_readings_agree_on_drawn_bodies(
 ) -> None:
     text = encode_json({key: rows, "total": "1"}).decode()
     agree(text.replace(", ", "," + " " * spaces).encode())
+
+
+@pytest.mark.parametrize("careful", [False, True], ids=["lean", "careful"])
+def test_both_readings_keep_the_rows_by_column(careful: bool) -> None:
+    read = usage_body._careful_usage if careful else parse_usage
+    usage = read(ORDINARY, START, END)
+    assert isinstance(usage.rows, UsageRows)
+    assert usage.rows == (
+        UsageRow(date(2024, 8, 12), "a", Decimal("1.5")),
+        UsageRow(date(2024, 8, 13), "b", Decimal(2)),
+        UsageRow(date(2024, 8, 14), "a", Decimal("0.25")),
+    )

@@ -23,7 +23,7 @@ from decimal import Decimal, localcontext
 
 from reportbot.core.series import ZERO, Daily, mad, median
 from reportbot.core.series import same_weekday_before as history_days
-from reportbot.core.usage import UsageRow
+from reportbot.core.usage import UsageRow, UsageRows
 
 EXACT_DIGITS = 80
 MAD_TO_SIGMA = Decimal("1.4826")
@@ -101,26 +101,73 @@ def find_anomalies(
     ``rows`` must cover ``since`` up to the last of ``days``; ordered by day, the total first,
     then the APIs by the size of their departure.
     """
-    rule = rule or AnomalyRule()
     checked = [d for d in days if since <= d < today]
     if not checked:
         return ()
-    span = (checked[-1] - since).days + 1
+    grid = daily_grid(rows, since, checked[-1])
+    return anomalies_in(grid, checked, names, rule=rule)
+
+
+@dataclass(frozen=True, slots=True)
+class Grid:
+    """``totals[i]`` and ``per_api[id][i]``: the spend of ``since + i`` days, ``since..last``."""
+
+    since: date
+    totals: list[Decimal]
+    per_api: dict[str, list[Decimal]]
+
+
+def daily_grid(rows: Iterable[UsageRow], since: date, last: date, *, per_api: bool = True) -> Grid:
+    """Each day's and each (API, day)'s ``0 + a + b + …`` in row order, in the context.
+
+    A cell's first row is kept as it is when ``0 + a`` writes it the same way (see
+    reportbot.core.period_sums): a million one-row cells need no Decimal of their own.
+    Without ``per_api``, only the days' totals.
+    """
+    span = (last - since).days + 1
     totals = [ZERO] * span
-    per_api: dict[str, list[Decimal]] = {}
+    cells: dict[str, list[Decimal]] = {}
     index_of = {since + timedelta(days=i): i for i in range(span)}
-    for day, api_id, amount in rows:
-        index = index_of.get(day)
-        if index is not None:
-            totals[index] += amount
-            values = per_api.get(api_id)
-            if values is None:
-                values = per_api[api_id] = [ZERO] * span
-            values[index] += amount
+    rows = UsageRows.of(rows)
+    slots = [index_of.get(day) for day in rows.days]
+    columns = zip(rows.day_at, rows.id_at, rows.amounts, strict=True)
+    if not per_api:
+        for d, _, amount in columns:
+            if (index := slots[d]) is not None:
+                totals[index] += amount
+        return Grid(since, totals, {})
+    lists: list[list[Decimal] | None] = [None] * len(rows.api_ids)
+    for d, k, amount in columns:
+        index = slots[d]
+        if index is None:
+            continue
+        totals[index] += amount
+        values = lists[k]
+        if values is None:
+            values = lists[k] = cells.setdefault(rows.api_ids[k], [ZERO] * span)
+        cell = values[index]
+        if cell is ZERO:  # the first row (a sum is never the ZERO object itself)
+            cell = ZERO + amount
+            values[index] = amount if amount and amount.same_quantum(cell) else cell
+        else:
+            values[index] = cell + amount
+    return Grid(since, totals, cells)
+
+
+def anomalies_in(
+    grid: Grid,
+    checked: Sequence[date],
+    names: Mapping[str, str],
+    *,
+    rule: AnomalyRule | None = None,
+) -> tuple[Anomaly, ...]:
+    """find_anomalies on a grid that covers ``grid.since`` up to the last checked day."""
+    rule = rule or AnomalyRule()
+    since = grid.since
     found: list[Anomaly] = []
     with localcontext(prec=EXACT_DIGITS):
-        found += _scan(totals, None, "", checked, since, rule, per_api=False)
-        for api_id, values in per_api.items():
+        found += _scan(grid.totals, None, "", checked, since, rule, per_api=False)
+        for api_id, values in grid.per_api.items():
             found += _scan(values, api_id, names.get(api_id) or api_id, checked, since, rule)
     found.sort(key=lambda a: (a.day, a.api_id is not None, -abs(a.departure), a.name))
     return tuple(found)

@@ -19,7 +19,13 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Literal
 
-from reportbot.core.anomalies import Anomaly, AnomalyRule, find_anomalies
+from reportbot.core.anomalies import (
+    Anomaly,
+    AnomalyRule,
+    anomalies_in,
+    daily_grid,
+    find_anomalies,
+)
 from reportbot.core.forecast import Pacing, forecast_month
 from reportbot.core.periods import Period, month_period
 from reportbot.core.report import ApiLine, Report
@@ -165,10 +171,7 @@ def compute_insights(
     period = report.period
     since = history_range(period, rule.weeks)
     month, as_of = pacing_month(period, today)
-    series = daily_totals(usage.rows, since, max(since, as_of - timedelta(days=1)))
-    found = find_anomalies(
-        usage.rows, report.days, usage.api_names, since=since, today=today, rule=rule
-    )
+    series, found = _series_and_anomalies(report, usage, since, as_of, today, rule)
     pacing = forecast_month(
         month, series, as_of=as_of, since=since, budget=budget, weeks=rule.weeks
     )
@@ -181,6 +184,27 @@ def compute_insights(
         if balance is None
         else runway(reading, series, as_of - timedelta(days=1), threshold_days=runway_days),
     )
+
+
+def _series_and_anomalies(
+    report: Report, usage: Usage, since: date, as_of: date, today: date, rule: AnomalyRule
+) -> tuple[Daily, tuple[Anomaly, ...]]:
+    """The daily totals since..as_of - 1 and the anomalies, from one pass over the rows.
+
+    Both sum each day's rows in row order; the last checked day is as_of - 1 (a day before
+    today, and no later than the period's end), so one grid serves both.
+    """
+    last = max(since, as_of - timedelta(days=1))
+    checked = [d for d in report.days if since <= d < today]
+    if checked and checked[-1] != last:  # not reached: as_of - 1 is the last checked day
+        series = daily_totals(usage.rows, since, last)
+        found = find_anomalies(
+            usage.rows, report.days, usage.api_names, since=since, today=today, rule=rule
+        )
+        return series, found
+    grid = daily_grid(usage.rows, since, last, per_api=bool(checked))
+    series = {since + timedelta(days=i): total for i, total in enumerate(grid.totals)}
+    return series, anomalies_in(grid, checked, usage.api_names, rule=rule) if checked else ()
 
 
 def with_insights(

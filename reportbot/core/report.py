@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Context, Decimal, localcontext
 from typing import TYPE_CHECKING, Literal
 
+from reportbot.core.period_sums import PeriodSums, period_sums
 from reportbot.core.periods import Period
-from reportbot.core.usage import Usage, UsageRow
+from reportbot.core.usage import Usage
 
 if TYPE_CHECKING:
     from reportbot.core.insights import Insights
@@ -121,10 +122,9 @@ def _compute(
     currency: str,
 ) -> Report:
     previous = period.previous()
-    current_sums, previous_sums = _daily_sums(usage.rows, period, previous)
     days = tuple(period.days())
-    total = sum((sum(d.values(), ZERO) for d in current_sums.values()), ZERO)
-    lines = _api_lines(current_sums, previous_sums, usage.api_names, days, total)
+    sums = period_sums(usage.rows, days, tuple(previous.days()))
+    lines = _api_lines(sums, usage.api_names)
     used = [line for line in lines if line.total != 0]
     top_lines, rest = used[:top], used[top:]
     return Report(
@@ -135,62 +135,31 @@ def _compute(
         days=days,
         apis=tuple(lines),
         top=tuple(top_lines),
-        other=_roll_up(rest, days, total),
+        other=_roll_up(rest, days, sums.total),
         other_count=len(rest),
         stopped=tuple(line for line in lines if line.trend == "stopped"),
         movers=tuple(_movers(lines)),
-        total=total,
-        previous_total=sum((sum(d.values(), ZERO) for d in previous_sums.values()), ZERO),
-        daily_totals=_column_totals(current_sums, days),
-        previous_daily_totals=_column_totals(previous_sums, tuple(previous.days())),
+        total=sums.total,
+        previous_total=sums.previous_total,
+        daily_totals=sums.daily_totals,
+        previous_daily_totals=sums.previous_daily_totals,
         credit_price=credit_price,
         currency=currency,
     )
 
 
-Sums = dict[str, dict[date, Decimal]]
-
-
-def _daily_sums(rows: Iterable[UsageRow], current: Period, previous: Period) -> tuple[Sums, Sums]:
-    """Per API, per day, for both periods in one pass (the hot loop of a large period)."""
-    sums: tuple[Sums, Sums] = ({}, {})
-    bounds = ((current.start, current.end), (previous.start, previous.end))
-    (c_start, c_end), (p_start, p_end) = bounds
-    for day, api_id, amount in rows:
-        if c_start <= day <= c_end:
-            target = sums[0]
-        elif p_start <= day <= p_end:
-            target = sums[1]
-        else:
-            continue
-        by_day = target.get(api_id)
-        if by_day is None:
-            by_day = target[api_id] = {}
-        by_day[day] = by_day.get(day, ZERO) + amount
-    return sums
-
-
-def _api_lines(
-    current: Sums,
-    previous: Sums,
-    names: dict[str, str],
-    days: tuple[date, ...],
-    total: Decimal,
-) -> list[ApiLine]:
-    lines = []
-    for api_id in current.keys() | previous.keys():
-        by_day = current.get(api_id, {})
-        amount = sum(by_day.values(), ZERO)
-        lines.append(
-            ApiLine(
-                api_id=api_id,
-                name=names.get(api_id) or api_id,
-                total=amount,
-                previous=sum(previous.get(api_id, {}).values(), ZERO),
-                daily=tuple(by_day.get(day, ZERO) for day in days),
-                share=_share(amount, total),
-            )
+def _api_lines(sums: PeriodSums, names: dict[str, str]) -> list[ApiLine]:
+    lines = [
+        ApiLine(
+            api_id=api_id,
+            name=names.get(api_id) or api_id,
+            total=amount,
+            previous=previous,
+            daily=daily,
+            share=_share(amount, sums.total),
         )
+        for api_id, daily, amount, previous in sums.apis
+    ]
     lines.sort(key=lambda line: (-line.total, -line.previous, line.name, line.api_id))
     return lines
 
@@ -217,11 +186,3 @@ def _movers(lines: Sequence[ApiLine]) -> list[ApiLine]:
     moved = [line for line in lines if line.delta != 0]
     moved.sort(key=lambda line: (-abs(line.delta), line.name, line.api_id))
     return moved[:MOVERS]
-
-
-def _column_totals(sums: Sums, days: tuple[date, ...]) -> tuple[Decimal, ...]:
-    totals = dict.fromkeys(days, ZERO)
-    for by_day in sums.values():
-        for day, amount in by_day.items():
-            totals[day] += amount
-    return tuple(totals.values())

@@ -20,11 +20,13 @@ from __future__ import annotations
 import functools
 import json
 import logging
+from array import array
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, NoReturn
 
-from reportbot.core.usage import Usage, UsageRow
+from reportbot.core.usage import Usage, UsageRow, UsageRows
 from reportbot.errors import FetchError, printable
 from reportbot.sources.usage_lean import Unusual, lean_body, lean_rows
 from reportbot.sources.usage_values import AMOUNT_DIGITS as AMOUNT_DIGITS  # re-exported
@@ -54,16 +56,25 @@ def parse_usage(body: bytes, start: date, end: date) -> Usage:
 def _lean_usage(body: bytes, start: date, end: date) -> Usage:
     payload, slices = lean_body(body)
     _no_error_message(payload)
-    rows, ids, days = lean_rows(slices)
+    rows, ids = lean_rows(slices)
     total = _total(payload.get("total"))
     names = ids | _names(payload)
-    if all(start <= day <= end for day in days.values()):
-        kept = tuple(rows)
-    else:
-        kept = tuple(row for row in rows if start <= row.day <= end)
+    kept = rows if all(start <= day <= end for day in rows.days) else _within(rows, start, end)
     if total is not None:  # last: a body read the careful way after all logs it once
-        _check_total(total, rows, start, end)
+        _check_total(total, rows.amounts, start, end)
     return Usage(kept, names, total)
+
+
+def _within(rows: UsageRows, start: date, end: date) -> UsageRows:
+    """The rows of ``start..end``, by column as ``rows`` are."""
+    inside = [start <= day <= end for day in rows.days]
+    day_at, id_at, amounts = array("I"), array("I"), list[Decimal]()
+    for d, i, amount in zip(rows.day_at, rows.id_at, rows.amounts, strict=True):
+        if inside[d]:
+            day_at.append(d)
+            id_at.append(i)
+            amounts.append(amount)
+    return UsageRows(rows.days, rows.api_ids, day_at, id_at, amounts)
 
 
 def _careful_usage(body: bytes, start: date, end: date) -> Usage:
@@ -72,8 +83,8 @@ def _careful_usage(body: bytes, start: date, end: date) -> Usage:
     rows = _rows(_items(payload))
     total = _total(payload.get("total"))
     if total is not None:
-        _check_total(total, rows, start, end)
-    kept = tuple(row for row in rows if start <= row.day <= end)
+        _check_total(total, (row.amount for row in rows), start, end)
+    kept = UsageRows.of(row for row in rows if start <= row.day <= end)
     names = {row.api_id: row.api_id for row in rows} | _names(payload)
     return Usage(kept, names, total)
 
@@ -184,8 +195,8 @@ def _total(value: object) -> Decimal | None:
     return _pico(total) if total.adjusted() < -AMOUNT_PLACES else total
 
 
-def _check_total(total: Decimal, rows: list[UsageRow], start: date, end: date) -> None:
-    summed = sum((row.amount for row in rows), Decimal(0))
+def _check_total(total: Decimal, amounts: Iterable[Decimal], start: date, end: date) -> None:
+    summed = sum(amounts, Decimal(0))
     if summed != total:
         log.warning(
             "the usage API's total for %s..%s is %s but its rows sum to %s: using the rows",

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from array import array
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any, NoReturn
@@ -26,10 +27,10 @@ import msgspec
 from reportbot.sources.usage_values import (
     AMOUNT_DIGITS,
     AMOUNT_PLACES,
-    Days,
-    UsageRow,
+    DayIndex,
+    Index,
+    UsageRows,
     amount,
-    new_row,
     pico,
 )
 
@@ -67,12 +68,13 @@ def lean_body(body: bytes) -> tuple[dict[str, Any], Slices]:
     return payload, _slices(memoryview(top[key]))
 
 
-def lean_rows(slices: Slices) -> tuple[list[UsageRow], dict[str, str], Days]:
-    """The rows as the careful reading reads them, each api_id string kept once (the ids
-    ``{id: id}`` in order of appearance, and the dates seen); Unusual where it would refuse."""
-    rows: list[UsageRow] = []
-    ids: dict[str, str] = {}
-    append, days = rows.append, Days()
+def lean_rows(slices: Slices) -> tuple[UsageRows, dict[str, str]]:
+    """The rows as the careful reading reads them, by column (each api_id and date string
+    kept once) and the ids ``{id: id}`` in order of appearance; Unusual where it would refuse.
+    """
+    days, ids = DayIndex(), Index()
+    day_at, id_at, amounts = array("I"), array("I"), list[Decimal]()
+    add_day, add_id, add_amount = day_at.append, id_at.append, amounts.append
     for chunk in slices:
         for item in chunk:
             try:
@@ -85,8 +87,11 @@ def lean_rows(slices: Slices) -> tuple[list[UsageRow], dict[str, str], Days]:
                 raise Unusual
             if number.adjusted() < -AMOUNT_PLACES:
                 number = pico(number)
-            append(new_row(UsageRow, (day, ids.setdefault(api_id, api_id), number)))
-    return rows, ids, days
+            add_day(day)
+            add_id(ids[api_id])
+            add_amount(number)
+    rows = UsageRows(days.dates, tuple(ids), day_at, id_at, amounts)
+    return rows, {api_id: api_id for api_id in rows.api_ids}
 
 
 def _value(raw: msgspec.Raw) -> Any:

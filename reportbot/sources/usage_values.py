@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation
 
-from reportbot.core.usage import UsageRow
+from reportbot.core.usage import UsageRow, UsageRows
 
 AMOUNT_DIGITS = 15  # an amount of 10**15 Credits or more is garbage
 AMOUNT_PLACES = 12  # an amount below a pico-credit is rounded to 12 places
@@ -17,7 +17,18 @@ _QUANTUM = Decimal(1).scaleb(-AMOUNT_PLACES)
 _EXACT = Context(prec=AMOUNT_DIGITS + AMOUNT_PLACES + 1, rounding=ROUND_HALF_EVEN)
 
 new_row = tuple.__new__  # UsageRow without its Python-level __new__: a third faster
-__all__ = ["AMOUNT_DIGITS", "AMOUNT_PLACES", "Days", "UsageRow", "amount", "new_row", "pico"]
+__all__ = [
+    "AMOUNT_DIGITS",
+    "AMOUNT_PLACES",
+    "DayIndex",
+    "Days",
+    "Index",
+    "UsageRow",
+    "UsageRows",
+    "amount",
+    "new_row",
+    "pico",
+]
 
 
 def pico(amount: Decimal) -> Decimal:
@@ -32,6 +43,28 @@ class Days(dict[str, date]):
         day = datetime.fromisoformat(text).date()  # TypeError / ValueError: not a date
         self[text] = day
         return day
+
+
+class Index(dict[str, int]):
+    """Each distinct string's place, in order of first appearance (``list(index)``)."""
+
+    def __missing__(self, text: str) -> int:
+        place = self[text] = len(self)
+        return place
+
+
+class DayIndex(dict[str, int]):
+    """Each distinct date string's place in ``dates``, parsed once (TypeError / ValueError:
+    not a date)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dates: list[date] = []
+
+    def __missing__(self, text: str) -> int:
+        self.dates.append(datetime.fromisoformat(text).date())
+        place = self[text] = len(self.dates) - 1
+        return place
 
 
 def amount(value: object) -> Decimal | None:
