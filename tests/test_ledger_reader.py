@@ -160,14 +160,14 @@ def listed(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.mark.parametrize("command", ["list", "history"])
-def test_list_and_history_load_neither_sqlalchemy_nor_pydantic_settings(
+def test_list_and_history_load_neither_sqlalchemy_nor_pydantic_settings_nor_apscheduler(
     command: str, listed: Path
 ) -> None:
     probe = (
         f"import sys; sys.argv = ['reportbot', '{command}']\n"
         "from reportbot.cli.main import main\n"
         "try:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit.code\n"
-        "heavy = ('sqlalchemy', 'pydantic_settings', 'jinja2', 'httpx', 'slack_sdk')\n"
+        "heavy = ('sqlalchemy', 'pydantic_settings', 'apscheduler', 'jinja2', 'httpx')\n"
         "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(

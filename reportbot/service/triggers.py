@@ -1,7 +1,9 @@
 """When reports run: crontab triggers in a report's zone, what is due, the retry backoff.
 
-Pure functions of a report and a clock reading; APScheduler's trigger is the only import
-of it here, so they are tested without a scheduler.
+Pure functions of a report and a clock reading, tested without a scheduler. A next run is
+worked out without APScheduler when the zone's UTC offset does not change before it
+(reportbot.core.next_fire), else asked of the trigger the scheduler fires by
+(reportbot.service.cron_trigger), which is then imported.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import TYPE_CHECKING
 
-from apscheduler.triggers.cron import CronTrigger
-
+from reportbot.core.next_fire import plain_next_fire
 from reportbot.core.periods import Period, local_midnight_utc
 
 if TYPE_CHECKING:
     from reportbot.config import ReportConfig
+    from reportbot.service.cron_trigger import LocalCronTrigger
 
 Clock = Callable[[], datetime]
 RETRY_FIRST = timedelta(minutes=5)
@@ -23,24 +25,9 @@ RETRY_FIRST_PERMANENT = timedelta(hours=1)  # needs the user: no point asking ev
 RETRY_MAX = timedelta(hours=6)
 
 
-class LocalCronTrigger(CronTrigger):  # type: ignore[misc]
-    """A CronTrigger that fires once per local wall time, also when the clocks go back."""
-
-    def get_next_fire_time(
-        self, previous_fire_time: datetime | None, now: datetime
-    ) -> datetime | None:
-        fire: datetime | None = super().get_next_fire_time(previous_fire_time, now)
-        while fire is not None and _repeated_wall_time(fire):
-            fire = super().get_next_fire_time(fire, fire)
-        return fire
-
-
-def _repeated_wall_time(moment: datetime) -> bool:
-    """The second occurrence of a local time that an autumn change makes happen twice."""
-    return moment.fold == 1 and moment.replace(fold=0).utcoffset() != moment.utcoffset()
-
-
 def report_trigger(report: ReportConfig) -> LocalCronTrigger:
+    from reportbot.service.cron_trigger import LocalCronTrigger
+
     return LocalCronTrigger(**report.cron.trigger_fields(), timezone=report.zone)
 
 
@@ -49,14 +36,16 @@ RECHECK_HOUR = 11  # local time: a day's late data has mostly arrived by then
 
 def recheck_trigger(report: ReportConfig) -> LocalCronTrigger:
     """Once a day, in the report's zone: look again at the latest period sent."""
+    from reportbot.service.cron_trigger import LocalCronTrigger
+
     return LocalCronTrigger(hour=RECHECK_HOUR, minute=17, timezone=report.zone)
 
 
 def next_run(report: ReportConfig, now: datetime) -> datetime | None:
     """The report's next scheduled run after ``now``, in its zone."""
-    fire: datetime | None = report_trigger(report).get_next_fire_time(
-        None, now.astimezone(report.zone)
-    )
+    fire = plain_next_fire(report.cron, report.zone, now)
+    if fire is None:  # an offset change comes first: the trigger's own rules apply
+        fire = report_trigger(report).get_next_fire_time(None, now.astimezone(report.zone))
     # Through UTC: a time in a spring gap comes back as the skipped wall time (02:30 CET).
     return fire.astimezone(UTC).astimezone(report.zone) if fire else None
 
