@@ -215,20 +215,10 @@ def list_reports(obj: Context) -> None:
 
     Example: reportbot list
     """
-    from datetime import UTC, datetime
+    from reportbot.cli.listing import list_lines
 
-    from reportbot import environment
-    from reportbot.cli.listing import report_facts
-    from reportbot.config import read_reports
-    from reportbot.ledger.reader import read_ledger
-
-    reports = read_reports(obj.config_path)  # only the reports file and the ledger URL are read
-    now = datetime.now(UTC)
-    with read_ledger(environment.database_url()) as ledger:
-        for report in reports.values():
-            click.echo(f"{click.style(report.name, bold=True)}  ({report.period})")
-            for label, value in report_facts(report, ledger, now).items():
-                click.echo(f"  {label:<10} {value}")
+    for line in list_lines(obj.config_path):  # reads the reports file and the ledger URL only
+        click.echo(line)
 
 
 @cli.command()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +19,7 @@ from reportbot.service.triggers import is_due, local_time, next_run
 if TYPE_CHECKING:
     from reportbot.config import Config, ReportConfig
 
+
 def report_menu(config: Config) -> list[str]:
     """What a bare ``run`` prints: each report, its period and destinations."""
     width = max(len(name) for name in config.reports)
@@ -25,6 +28,22 @@ def report_menu(config: Config) -> list[str]:
         name = click.style(report.name.ljust(width), bold=True)
         lines.append(f"  {name}  {report.period:<5}  {', '.join(report.destinations)}")
     return [*lines, "Run one with: reportbot run NAME [--dry-run], or all with --all"]
+
+
+def list_lines(config_path: Path | None) -> Iterator[str]:
+    """``reportbot list``: each report and its facts, reading nothing but the reports file
+    and the ledger (reportbot.environment, reportbot.ledger.reader)."""
+    from reportbot import environment
+    from reportbot.config import read_reports
+    from reportbot.ledger.reader import read_ledger
+
+    reports = read_reports(config_path)
+    now = datetime.now(UTC)
+    with read_ledger(environment.database_url()) as ledger:
+        for report in reports.values():
+            yield f"{click.style(report.name, bold=True)}  ({report.period})"
+            for label, value in report_facts(report, ledger, now).items():
+                yield f"  {label:<10} {value}"
 
 
 def report_facts(report: ReportConfig, ledger: LedgerView | None, now: datetime) -> dict[str, str]:
