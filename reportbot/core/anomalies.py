@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal, localcontext
 
+from reportbot.core.period_sums import cell_grid
 from reportbot.core.series import ZERO, Daily, mad, median
 from reportbot.core.series import same_weekday_before as history_days
 from reportbot.core.usage import UsageRow, UsageRows
@@ -126,32 +127,16 @@ def daily_grid(rows: Iterable[UsageRow], since: date, last: date, *, per_api: bo
     """
     span = (last - since).days + 1
     totals = [ZERO] * span
-    cells: dict[str, list[Decimal]] = {}
     index_of = {since + timedelta(days=i): i for i in range(span)}
     rows = UsageRows.of(rows)
-    slots = [index_of.get(day) for day in rows.days]
-    columns = zip(rows.day_at, rows.id_at, rows.amounts, strict=True)
     if not per_api:
-        for d, _, amount in columns:
+        slots = [index_of.get(day) for day in rows.days]
+        for d, amount in zip(rows.day_at, rows.amounts, strict=True):
             if (index := slots[d]) is not None:
                 totals[index] += amount
         return Grid(since, totals, {})
-    lists: list[list[Decimal] | None] = [None] * len(rows.api_ids)
-    for d, k, amount in columns:
-        index = slots[d]
-        if index is None:
-            continue
-        totals[index] += amount
-        values = lists[k]
-        if values is None:
-            values = lists[k] = cells.setdefault(rows.api_ids[k], [ZERO] * span)
-        cell = values[index]
-        if cell is ZERO:  # the first row (a sum is never the ZERO object itself)
-            cell = ZERO + amount
-            values[index] = amount if amount and amount.same_quantum(cell) else cell
-        else:
-            values[index] = cell + amount
-    return Grid(since, totals, cells)
+    per_api_cells = cell_grid(rows, index_of, span, totals)  # adds each row to totals too
+    return Grid(since, totals, per_api_cells)
 
 
 def anomalies_in(

@@ -62,15 +62,25 @@ def _grid(
     """Per API a list of cells: ``before``'s days, then ``days``' (ZERO: no row)."""
     index = {day: i for i, day in enumerate(before)}
     index.update((day, len(before) + i) for i, day in enumerate(days))  # the period wins
-    width = len(before) + len(days)
+    return cell_grid(UsageRows.of(rows), index, len(before) + len(days))
+
+
+def cell_grid(
+    rows: UsageRows, index: dict[date, int], width: int, totals: list[Decimal] | None = None
+) -> dict[str, list[Decimal]]:
+    """Per API ``width`` cells, ``cells[index[day]]`` being ``0 + a + b + …`` over that day's
+    rows in row order (ZERO: no row; days not in ``index`` are left out). A cell's first row
+    is kept as it is when ``0 + a`` writes it the same way (see the module). With ``totals``,
+    each row is also added to ``totals[index[day]]``, in row order."""
     grid: dict[str, list[Decimal]] = {}
-    rows = UsageRows.of(rows)
     slots = [index.get(day) for day in rows.days]
     lists: list[list[Decimal] | None] = [None] * len(rows.api_ids)
     for d, k, amount in zip(rows.day_at, rows.id_at, rows.amounts, strict=True):
         i = slots[d]
         if i is None:
             continue
+        if totals is not None:
+            totals[i] += amount
         cells = lists[k]
         if cells is None:
             cells = lists[k] = grid.setdefault(rows.api_ids[k], [ZERO] * width)
